@@ -1,0 +1,96 @@
+# BotSession
+#
+#   make build     builds libbotsession.so (release) into .build/release
+#   make test      every test suite: Swift tests, C tests under valgrind, the ABI check
+#   make demo      the pizza-counter bot replaying examples/updates.jsonl on sqlite:./sessions.db
+#   make install   installs the library, header and botsession.pc under PREFIX (/usr/local)
+#   make clean     removes what the build made
+#
+# Missing Debian packages are installed by scripts/ensure-deps.sh (it says what it installs).
+
+VERSION   := 0.1.0
+SOVERSION := 0
+PREFIX    ?= /usr/local
+SWIFT     ?= swift
+CC        ?= cc
+CFLAGS    ?= -O2 -g -Wall -Wextra -Werror -std=c11
+# STRIP=1 installs a stripped library; the test stage keeps symbols for valgrind and gdb.
+STRIP     ?= 1
+
+RELEASE_LIB := .build/release/libbotsession.so
+# A private install that the C tests and the demo build against, exactly as a user would.
+STAGE       := $(CURDIR)/build/stage
+STAGE_PC    := PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig pkg-config
+VALGRIND    := valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible \
+               --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
+               --suppressions=Tests/C/valgrind.supp
+
+C_TEST_SOURCES := $(wildcard Tests/C/test_*.c)
+C_TESTS        := $(patsubst Tests/C/%.c,build/tests/%,$(C_TEST_SOURCES))
+
+.PHONY: all build deps test-deps test swift-test c-test abi-check stage demo install clean
+
+all: build
+
+deps:
+	@scripts/ensure-deps.sh build
+
+test-deps:
+	@scripts/ensure-deps.sh test
+
+build: deps
+	$(SWIFT) build -c release --product botsession
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(RELEASE_LIB) $(DESTDIR)$(PREFIX)/lib/libbotsession.so.$(VERSION)
+	if [ "$(STRIP)" = 1 ]; then strip --strip-unneeded $(DESTDIR)$(PREFIX)/lib/libbotsession.so.$(VERSION); fi
+	ln -sf libbotsession.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libbotsession.so.$(SOVERSION)
+	ln -sf libbotsession.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libbotsession.so
+	install -m 644 include/botsession.h $(DESTDIR)$(PREFIX)/include/botsession.h
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' pkgconfig/botsession.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/botsession.pc
+
+# The unstripped library, header and .pc in build/stage.
+stage: build
+	@$(MAKE) --no-print-directory install PREFIX=$(STAGE) STRIP=0 DESTDIR= >/dev/null
+
+test: test-deps
+	@echo "== Swift tests (swift test)"
+	$(SWIFT) test
+	@$(MAKE) --no-print-directory abi-check
+	@$(MAKE) --no-print-directory c-test
+	@echo "== all test suites passed"
+
+swift-test: test-deps
+	$(SWIFT) test
+
+abi-check: stage
+	@echo "== ABI check of the built library"
+	scripts/check-abi.sh $(RELEASE_LIB) include/botsession.h
+
+build/tests/%: Tests/C/%.c Tests/C/check.h $(STAGE)/lib/pkgconfig/botsession.pc
+	@mkdir -p build/tests
+	$(CC) $(CFLAGS) $< -o $@ $$($(STAGE_PC) --cflags --libs botsession) -lpthread
+
+$(STAGE)/lib/pkgconfig/botsession.pc: stage
+
+c-test: stage
+	@echo "== C tests, built with pkg-config against build/stage, under valgrind"
+	@$(MAKE) --no-print-directory $(C_TESTS)
+	@for t in $(C_TESTS); do \
+	    echo "-- $$t"; \
+	    LD_LIBRARY_PATH=$(STAGE)/lib $(VALGRIND) $$t || { echo "FAILED: $$t"; exit 1; }; \
+	done
+
+build/pizza_bot: examples/pizza_bot.c $(STAGE)/lib/pkgconfig/botsession.pc
+	@mkdir -p build
+	$(CC) $(CFLAGS) $< -o $@ $$($(STAGE_PC) --cflags --libs botsession jansson) -Wl,-rpath,$(STAGE)/lib
+
+demo: stage
+	@$(MAKE) --no-print-directory build/pizza_bot
+	@echo "== the pizza bot replays examples/updates.jsonl on sqlite:./sessions.db"
+	./build/pizza_bot sqlite:./sessions.db examples/updates.jsonl
+
+clean:
+	rm -rf .build build sessions.db sessions.db-wal sessions.db-shm

@@ -1,0 +1,197 @@
+/// The session middleware's configuration: which sessions an update has, how their keys are
+/// found, where they are stored, and how they start.
+///
+/// Configure it (stores, key and initial functions) before the first `begin`; after that its
+/// configuration is frozen (MISUSE) and it may be shared by any number of threads.
+public final class Engine: @unchecked Sendable {
+    /// One session of every update, with everything needed to find and start it.
+    struct Fragment {
+        var name: [UInt8]?
+        var options: FragmentOptions
+        var store: (any SessionStore)?
+        /// The store's number in the key lock table; set when the engine freezes.
+        var lockStore = 0
+
+        /// "fragment 'x'" for messages; empty for the single session.
+        var label: String { name.map { "fragment \(Bytes.describe($0))" } ?? "" }
+
+        func context(_ error: BotSessionError) -> BotSessionError {
+            name == nil ? error : error.prefixed(label)
+        }
+    }
+
+    public let lockTimeoutMs: Int64
+    public let maxValueBytes: Int
+    public let hasFragments: Bool
+
+    private let lock = PThreadMutex()
+    private var fragments: [Fragment]
+    private var frozen = false
+    /// Whether any fragment's key comes from the update's fields (so `begin` must parse it).
+    private var readsUpdateFields = true
+
+    public init(options: EngineOptions) {
+        lockTimeoutMs = options.lockTimeoutMs
+        maxValueBytes = options.maxValueBytes
+        hasFragments = options.hasFragments
+        fragments = options.fragments.map { Fragment(name: $0.name.map { Array($0.utf8) }, options: $0) }
+    }
+
+    /// An engine from options in their JSON form.
+    public convenience init(json: String?) throws(BotSessionError) {
+        self.init(options: try EngineOptions(json: json.map { Array($0.utf8) }))
+    }
+
+    // MARK: - Configuration
+
+    /// Where `fragment` (nil for the single session) is stored. Without a store, a fragment gets
+    /// its own memory store at the first `begin`, as in grammY.
+    public func setStore(_ store: any SessionStore, fragment: [UInt8]? = nil) throws(BotSessionError) {
+        try configure(fragment) { $0.store = store }
+    }
+
+    /// A key function for `fragment`, replacing its `key` strategy.
+    public func setKeyFunction(_ function: @escaping KeyFunction, fragment: [UInt8]? = nil) throws(BotSessionError) {
+        try configure(fragment) { $0.options.key = .custom(function) }
+    }
+
+    /// An initial function for `fragment`, replacing its `initial` value.
+    public func setInitial(_ initial: InitialValue, fragment: [UInt8]? = nil) throws(BotSessionError) {
+        try configure(fragment) { $0.options.initial = initial }
+    }
+
+    public func setStore(_ store: any SessionStore, fragment: String?) throws(BotSessionError) {
+        try setStore(store, fragment: fragment.map { Array($0.utf8) })
+    }
+
+    private func configure(_ name: [UInt8]?, _ change: (inout Fragment) -> Void) throws(BotSessionError) {
+        try lock.withLock { () throws(BotSessionError) in
+            if frozen {
+                throw BotSessionError(.misuse, "the engine is already in use: configure stores, key functions and initial functions before the first begin")
+            }
+            let index = try fragmentIndex(name)
+            change(&fragments[index])
+        }
+    }
+
+    /// The index of fragment `name`; nil names the single session.
+    func fragmentIndex(_ name: [UInt8]?) throws(BotSessionError) -> Int {
+        guard let name else {
+            if hasFragments {
+                throw BotSessionError(.misuse, "this engine has fragments (\(fragmentList)); name one instead of passing NULL")
+            }
+            return 0
+        }
+        guard hasFragments else {
+            throw BotSessionError(.misuse, "this engine has a single session and no fragment \(Bytes.describe(name)); pass NULL as the fragment")
+        }
+        guard let index = fragments.firstIndex(where: { $0.name == name }) else {
+            throw BotSessionError(.misuse, "unknown fragment \(Bytes.describe(name)); this engine has \(fragments.isEmpty ? "no fragments" : fragmentList)")
+        }
+        return index
+    }
+
+    private var fragmentList: String {
+        fragments.compactMap { $0.name.map { Bytes.describe($0) } }.joined(separator: ", ")
+    }
+
+    /// Freezes the configuration at the first `begin` and returns it.
+    private func frozenFragments() -> [Fragment] {
+        lock.withLock {
+            if !frozen {
+                for i in fragments.indices {
+                    if fragments[i].store == nil { fragments[i].store = MemoryStore() }
+                    fragments[i].lockStore = KeyLocks.shared.storeNumber(for: fragments[i].store!.identity)
+                }
+                readsUpdateFields = fragments.contains { $0.options.key.readsUpdateFields }
+                frozen = true
+            }
+            return fragments
+        }
+    }
+
+    // MARK: - Updates
+
+    /// Starts handling one update: resolves every fragment's key, waits for those keys (other
+    /// updates of the same sessions finish first), and reads the strict fragments.
+    public func begin(update: UpdateJSON) throws(BotSessionError) -> SessionUpdate {
+        let fragments = frozenFragments()
+        let keys = try resolveKeys(fragments, update)
+        var names: [KeyLocks.Name] = []
+        for (i, key) in keys.enumerated() {
+            guard let key else { continue }
+            let name = KeyLocks.Name(store: fragments[i].lockStore, key: key)
+            if names.contains(name) {
+                throw BotSessionError(.invalidOption, "\(describeClash(fragments, keys, i, key)): give them different prefixes or stores")
+            }
+            names.append(name)
+        }
+        names.sort()
+        try KeyLocks.shared.acquire(names, timeoutMs: lockTimeoutMs) { name in
+            "key \(name.key)"
+        }
+        let update = SessionUpdate(engine: self, fragments: fragments, keys: keys, locks: names)
+        do {
+            try update.loadStrictFragments()
+        } catch {
+            update.rollback()
+            throw error
+        }
+        return update
+    }
+
+    public func begin(update: String) throws(BotSessionError) -> SessionUpdate {
+        try UpdateJSON.with(update) { (u) throws(BotSessionError) in try begin(update: u) }
+    }
+
+    private func describeClash(_ fragments: [Fragment], _ keys: [SessionKey?], _ i: Int, _ key: SessionKey) -> String {
+        let first = fragments.indices.first { j in
+            j != i && keys[j] == key && fragments[j].lockStore == fragments[i].lockStore
+        }
+        let other = first.map { fragments[$0].label } ?? "another fragment"
+        return "\(other) and \(fragments[i].label) both resolve to key \(key) in the same store (\(fragments[i].store!.identity))"
+    }
+
+    /// Every fragment's key for `update`, prefix included; nil where the update has none.
+    private func resolveKeys(_ fragments: [Fragment], _ update: UpdateJSON) throws(BotSessionError) -> [SessionKey?] {
+        func resolve(_ fields: UpdateFields?) throws(BotSessionError) -> [SessionKey?] {
+            var keys: [SessionKey?] = []
+            keys.reserveCapacity(fragments.count)
+            for fragment in fragments {
+                let strategy = fragment.options.key
+                do {
+                    guard let raw = try strategy.resolve(fields, update) else {
+                        keys.append(nil)
+                        continue
+                    }
+                    keys.append(try Engine.makeKey(fragment.options.prefix, raw, custom: !strategy.readsUpdateFields))
+                } catch {
+                    throw fragment.context(error)
+                }
+            }
+            return keys
+        }
+        if readsUpdateFields {
+            return try JSONDocument.parse(update.bytes, what: "the update") { (doc) throws(BotSessionError) in
+                try resolve(UpdateFields(doc))
+            }
+        }
+        do {
+            try JSONScanner.validate(update.bytes)
+        } catch {
+            throw JSONText.invalid("the update", error)
+        }
+        return try resolve(nil)
+    }
+
+    /// `prefix + raw` as a checked key. A key function's bad key (NUL byte, not UTF-8) is the
+    /// function's failure: CALLBACK.
+    static func makeKey(_ prefix: [UInt8], _ raw: [UInt8], custom: Bool) throws(BotSessionError) -> SessionKey {
+        do {
+            return try SessionKey(validating: prefix.isEmpty ? raw : prefix + raw,
+                                  what: custom ? "the key from the key callback" : "the key")
+        } catch {
+            throw custom && error.status == .misuse ? BotSessionError(.callback, error.message) : error
+        }
+    }
+}

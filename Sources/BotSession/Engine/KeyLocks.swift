@@ -1,0 +1,136 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The process-wide per-key locks that serialise updates of one session (SPEC §8).
+///
+/// A lock is named by (the store's identity, the key's bytes), so two store handles on one
+/// database share locks. `begin` takes all of an update's locks in one global order, so updates
+/// with several fragments cannot deadlock. An entry exists only while its key is held or
+/// awaited: memory does not grow with the number of keys ever seen.
+final class KeyLocks: @unchecked Sendable {
+    static let shared = KeyLocks()
+
+    /// A lock's name. `store` is the number `storeNumber(for:)` gave the store's identity.
+    struct Name: Hashable, Comparable {
+        let store: Int
+        let key: SessionKey
+
+        static func < (a: Name, b: Name) -> Bool {
+            a.store != b.store ? a.store < b.store : a.key < b.key
+        }
+    }
+
+    private final class Entry {
+        var held = true
+        var waiters = 0
+        let condition: UnsafeMutablePointer<pthread_cond_t>
+
+        init() {
+            condition = .allocate(capacity: 1)
+            condition.initialize(to: pthread_cond_t())
+            var attributes = pthread_condattr_t()
+            pthread_condattr_init(&attributes)
+            pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+            pthread_cond_init(condition, &attributes)
+            pthread_condattr_destroy(&attributes)
+        }
+
+        deinit {
+            pthread_cond_destroy(condition)
+            condition.deallocate()
+        }
+    }
+
+    /// Guards everything below; waiting releases it (pthread_cond_timedwait).
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private var entries: [Name: Entry] = [:]
+    private var storeNumbers: [String: Int] = [:]
+
+    private init() {
+        mutex = .allocate(capacity: 1)
+        mutex.initialize(to: pthread_mutex_t())
+        pthread_mutex_init(mutex, nil)
+    }
+
+    /// A small number for a store identity, the same for every store with that identity.
+    func storeNumber(for identity: String) -> Int {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        if let n = storeNumbers[identity] { return n }
+        let n = storeNumbers.count + 1
+        storeNumbers[identity] = n
+        return n
+    }
+
+    /// Takes every lock in `names` (sorted, no duplicates), waiting at most `timeoutMs` in all.
+    /// On BUSY, none is held.
+    func acquire(_ names: [Name], timeoutMs: Int64, describe: (Name) -> String) throws(BotSessionError) {
+        guard !names.isEmpty else { return }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        var deadline: timespec?
+        for (index, name) in names.enumerated() {
+            guard let entry = entries[name] else {
+                entries[name] = Entry()
+                continue
+            }
+            if !entry.held {
+                entry.held = true
+                continue
+            }
+            if deadline == nil { deadline = KeyLocks.deadline(afterMs: timeoutMs) }
+            entry.waiters += 1
+            var timedOut = false
+            while entry.held && !timedOut {
+                if timeoutMs == 0 {
+                    timedOut = true
+                } else if pthread_cond_timedwait(entry.condition, mutex, &deadline!) == ETIMEDOUT {
+                    timedOut = entry.held
+                }
+            }
+            entry.waiters -= 1
+            if timedOut {
+                if entry.waiters == 0 && !entry.held { entries.removeValue(forKey: name) }
+                for taken in names[..<index] { releaseLocked(taken) }
+                throw BotSessionError(.busy, "timed out after \(timeoutMs) ms waiting for \(describe(name)), which another update holds; commit or roll back that update, or raise lock_timeout_ms")
+            }
+            entry.held = true
+        }
+    }
+
+    /// Releases every lock in `names`.
+    func release(_ names: [Name]) {
+        guard !names.isEmpty else { return }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        for name in names { releaseLocked(name) }
+    }
+
+    private func releaseLocked(_ name: Name) {
+        guard let entry = entries[name] else { return }
+        if entry.waiters == 0 {
+            entries.removeValue(forKey: name)
+        } else {
+            entry.held = false
+            pthread_cond_signal(entry.condition)
+        }
+    }
+
+    /// How many keys are held or awaited right now (for tests: idle keys take no memory).
+    var activeCount: Int {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return entries.count
+    }
+
+    private static func deadline(afterMs ms: Int64) -> timespec {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let nanos = Int64(now.tv_nsec) + (ms % 1000) * 1_000_000
+        return timespec(tv_sec: now.tv_sec + Int(ms / 1000) + Int(nanos / 1_000_000_000),
+                        tv_nsec: Int(nanos % 1_000_000_000))
+    }
+}

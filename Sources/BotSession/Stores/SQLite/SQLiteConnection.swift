@@ -1,0 +1,263 @@
+import CSQLite
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// `SQLITE_TRANSIENT`, which Swift does not import: SQLite copies the bound bytes.
+private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+/// One SQLite connection with the store's statements, prepared once when it opens.
+///
+/// Not thread-safe: `SQLiteStore` uses it under its lock (the connection is opened with
+/// `SQLITE_OPEN_NOMUTEX` for that reason).
+final class SQLiteConnection {
+    let db: OpaquePointer
+    let path: String
+    private let table: String
+
+    /// The statements every operation uses, prepared once per connection.
+    private struct Statements {
+        let read, upsert, delete, has, begin, commit, rollback: OpaquePointer
+
+        var all: [OpaquePointer] { [read, upsert, delete, has, begin, commit, rollback] }
+
+        static func prepare(_ db: OpaquePointer, _ path: String, table: String) throws(BotSessionError) -> Statements {
+            var prepared: [OpaquePointer] = []
+            func prepare(_ sql: String) throws(BotSessionError) -> OpaquePointer {
+                let statement = try SQLiteConnection.prepare(db, path, sql)
+                prepared.append(statement)
+                return statement
+            }
+            do throws(BotSessionError) {
+                return Statements(
+                    read: try prepare("SELECT value, version FROM \(table) WHERE key = ?1"),
+                    upsert: try prepare(
+                        "INSERT INTO \(table) (key, value, version) VALUES (?1, ?2, 1) "
+                            + "ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = version + 1"),
+                    delete: try prepare("DELETE FROM \(table) WHERE key = ?1"),
+                    has: try prepare("SELECT 1 FROM \(table) WHERE key = ?1"),
+                    begin: try prepare("BEGIN IMMEDIATE"),
+                    commit: try prepare("COMMIT"),
+                    rollback: try prepare("ROLLBACK"))
+            } catch {
+                for statement in prepared { sqlite3_finalize(statement) }
+                throw error
+            }
+        }
+    }
+
+    private let statements: Statements
+    /// Key iteration is rare: its statements are prepared on first use.
+    private var pageStatements: [OpaquePointer] = []
+
+    /// Keys per page of key iteration.
+    static let pageSize: Int32 = 256
+
+    init(path: String, options: SQLiteStore.Options, createTable: Bool) throws(BotSessionError) {
+        self.path = path
+        self.table = SQLiteStore.quoteIdentifier(options.table)
+        var handle: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path, &handle, flags, nil)
+        guard rc == SQLITE_OK, let handle else {
+            let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close_v2(handle)
+            throw BotSessionError(.storage, "cannot open SQLite database '\(path)': \(message); check that the directory exists and is writable")
+        }
+        db = handle
+        do throws(BotSessionError) {
+            sqlite3_extended_result_codes(handle, 1)
+            sqlite3_busy_timeout(handle, Int32(clamping: options.busyTimeoutMs))
+            if path != ":memory:" {
+                try SQLiteConnection.exec(handle, path, "PRAGMA journal_mode=WAL", "switching to WAL")
+            }
+            try SQLiteConnection.exec(handle, path, "PRAGMA synchronous=\(options.synchronous.rawValue)", "setting synchronous")
+            if createTable {
+                try SQLiteConnection.prepareSchema(handle, path, table: table, name: options.table)
+            }
+            statements = try Statements.prepare(handle, path, table: table)
+        } catch {
+            sqlite3_close_v2(handle)
+            throw error
+        }
+    }
+
+    deinit {
+        for statement in statements.all + pageStatements {
+            sqlite3_finalize(statement)
+        }
+        sqlite3_close_v2(db)
+    }
+
+    // MARK: - Operations
+
+    func read(_ key: SessionKey) throws(BotSessionError) -> (text: [UInt8], version: Int64)? {
+        let s = statements.read
+        defer { sqlite3_reset(s); sqlite3_clear_bindings(s) }
+        bind(s, 1, key.bytes)
+        let rc = sqlite3_step(s)
+        if rc == SQLITE_DONE { return nil }
+        guard rc == SQLITE_ROW else { throw failure(rc, "reading key \(key)") }
+        guard sqlite3_column_type(s, 0) != SQLITE_NULL else { return nil }
+        return (columnBytes(s, 0), sqlite3_column_int64(s, 1))
+    }
+
+    func has(_ key: SessionKey) throws(BotSessionError) -> Bool {
+        let s = statements.has
+        defer { sqlite3_reset(s); sqlite3_clear_bindings(s) }
+        bind(s, 1, key.bytes)
+        let rc = sqlite3_step(s)
+        if rc == SQLITE_DONE { return false }
+        guard rc == SQLITE_ROW else { throw failure(rc, "looking up key \(key)") }
+        return true
+    }
+
+    func write(_ key: SessionKey, _ value: JSONText) throws(BotSessionError) {
+        let s = statements.upsert
+        defer { sqlite3_reset(s); sqlite3_clear_bindings(s) }
+        bind(s, 1, key.bytes)
+        bind(s, 2, value.bytes)
+        let rc = sqlite3_step(s)
+        guard rc == SQLITE_DONE else { throw failure(rc, "writing key \(key)") }
+    }
+
+    func delete(_ key: SessionKey) throws(BotSessionError) {
+        let s = statements.delete
+        defer { sqlite3_reset(s); sqlite3_clear_bindings(s) }
+        bind(s, 1, key.bytes)
+        let rc = sqlite3_step(s)
+        guard rc == SQLITE_DONE else { throw failure(rc, "deleting key \(key)") }
+    }
+
+    /// Applies `changes` in one transaction: all of them or none.
+    func commit(_ changes: [StoreChange]) throws(BotSessionError) {
+        if changes.count == 1 {
+            // One statement is its own transaction.
+            try apply(changes[0])
+            return
+        }
+        try step(statements.begin, "starting a transaction")
+        do throws(BotSessionError) {
+            for change in changes { try apply(change) }
+            try step(statements.commit, "committing a transaction")
+        } catch {
+            if sqlite3_get_autocommit(db) == 0 { _ = try? step(statements.rollback, "rolling back") }
+            throw error
+        }
+    }
+
+    private func apply(_ change: StoreChange) throws(BotSessionError) {
+        switch change {
+        case .write(let key, let value): try write(key, value)
+        case .delete(let key): try delete(key)
+        }
+    }
+
+    /// Up to `pageSize` entries with keys in [lower, upper), after `after` when given, in key
+    /// order.
+    func page(lower: [UInt8], upper: [UInt8], after: [UInt8]?) throws(BotSessionError) -> [(key: [UInt8], value: [UInt8])] {
+        if pageStatements.isEmpty {
+            let columns = "SELECT key, value FROM \(table)"
+            pageStatements = [
+                try SQLiteConnection.prepare(db, path, "\(columns) WHERE key >= ?1 AND key < ?2 ORDER BY key LIMIT \(Self.pageSize)"),
+                try SQLiteConnection.prepare(db, path, "\(columns) WHERE key > ?1 AND key < ?2 ORDER BY key LIMIT \(Self.pageSize)"),
+            ]
+        }
+        let s = after == nil ? pageStatements[0] : pageStatements[1]
+        defer { sqlite3_reset(s); sqlite3_clear_bindings(s) }
+        bind(s, 1, after ?? lower)
+        bind(s, 2, upper)
+        var rows: [(key: [UInt8], value: [UInt8])] = []
+        while true {
+            let rc = sqlite3_step(s)
+            if rc == SQLITE_DONE { return rows }
+            guard rc == SQLITE_ROW else { throw failure(rc, "listing keys") }
+            if sqlite3_column_type(s, 1) == SQLITE_NULL { continue }
+            rows.append((columnBytes(s, 0), columnBytes(s, 1)))
+        }
+    }
+
+    // MARK: - Helpers
+
+    /// Binds `bytes` as TEXT (not BLOB: TEXT and BLOB never compare equal in SQLite).
+    private func bind(_ s: OpaquePointer, _ index: Int32, _ bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { p in
+            // A zero-length buffer may have no address; SQLite needs one for an empty text.
+            let base = p.baseAddress.map { UnsafeRawPointer($0) } ?? UnsafeRawPointer(bitPattern: 1)!
+            sqlite3_bind_text(s, index, base.assumingMemoryBound(to: CChar.self), Int32(p.count), transient)
+        }
+    }
+
+    private func columnBytes(_ s: OpaquePointer, _ column: Int32) -> [UInt8] {
+        let count = Int(sqlite3_column_bytes(s, column))
+        guard count > 0, let p = sqlite3_column_text(s, column) else {
+            // Call column_text before column_bytes would be the documented order; for TEXT
+            // columns both orders give the same, and an empty value has no pointer.
+            return []
+        }
+        return Array(UnsafeBufferPointer(start: p, count: count))
+    }
+
+    private func step(_ s: OpaquePointer, _ doing: String) throws(BotSessionError) {
+        defer { sqlite3_reset(s) }
+        let rc = sqlite3_step(s)
+        guard rc == SQLITE_DONE || rc == SQLITE_ROW else { throw failure(rc, doing) }
+    }
+
+    func failure(_ rc: Int32, _ doing: String) -> BotSessionError {
+        SQLiteConnection.failure(db, path, rc, doing)
+    }
+
+    static func failure(_ db: OpaquePointer, _ path: String, _ rc: Int32, _ doing: String) -> BotSessionError {
+        let message = String(cString: sqlite3_errmsg(db))
+        switch rc & 0xFF {
+        case SQLITE_BUSY, SQLITE_LOCKED:
+            return BotSessionError(.busy, "SQLite database '\(path)' stayed locked by another connection while \(doing) (\(message)); raise busy_timeout_ms or retry")
+        case SQLITE_TOOBIG:
+            return BotSessionError(.tooBig, "SQLite refused a value as too big while \(doing): \(message)")
+        case SQLITE_CORRUPT, SQLITE_NOTADB:
+            return BotSessionError(.storage, "SQLite database '\(path)' is corrupt or not a SQLite database (\(message)) while \(doing); restore it from a backup or point the store at another file")
+        default:
+            return BotSessionError(.storage, "SQLite failed while \(doing) in '\(path)': \(message) (code \(rc))")
+        }
+    }
+
+    static func prepare(_ db: OpaquePointer, _ path: String, _ sql: String) throws(BotSessionError) -> OpaquePointer {
+        var statement: OpaquePointer?
+        let rc = sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        guard rc == SQLITE_OK, let statement else {
+            throw failure(db, path, rc, "preparing \(sql)")
+        }
+        return statement
+    }
+
+    static func exec(_ db: OpaquePointer, _ path: String, _ sql: String, _ doing: String) throws(BotSessionError) {
+        let rc = sqlite3_exec(db, sql, nil, nil, nil)
+        guard rc == SQLITE_OK else { throw failure(db, path, rc, doing) }
+    }
+
+    /// Creates the sessions table when missing; an existing one must have `key` and `value`
+    /// columns (a table made by another program), and gets a `version` column if it lacks one.
+    static func prepareSchema(_ db: OpaquePointer, _ path: String, table: String, name: String) throws(BotSessionError) {
+        try exec(db, path,
+                 "CREATE TABLE IF NOT EXISTS \(table) (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL, "
+                    + "version INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID",
+                 "creating table \(table)")
+        let info = try prepare(db, path, "PRAGMA table_info(\(table))")
+        defer { sqlite3_finalize(info) }
+        var columns: Set<String> = []
+        while sqlite3_step(info) == SQLITE_ROW {
+            if let name = sqlite3_column_text(info, 1) { columns.insert(String(cString: name)) }
+        }
+        guard columns.contains("key"), columns.contains("value") else {
+            throw BotSessionError(.storage, "table '\(name)' in '\(path)' exists but has no key and value columns; choose another table with the \"table\" option")
+        }
+        if !columns.contains("version") {
+            try exec(db, path, "ALTER TABLE \(table) ADD COLUMN version INTEGER NOT NULL DEFAULT 0",
+                     "adding a version column to \(table)")
+        }
+    }
+}

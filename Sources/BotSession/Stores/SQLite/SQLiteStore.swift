@@ -1,0 +1,178 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The embedded default store: one SQLite file in WAL mode, one row per session.
+///
+/// The table is `sessions(key TEXT PRIMARY KEY, value TEXT NOT NULL, version INTEGER)`: the
+/// value is the session's JSON text exactly as given, the version counts writes (for
+/// compare-and-set). Several processes may use one file: WAL lets readers and a writer work at
+/// once, and `busy_timeout` makes a writer wait for another. Each commit is one transaction, so a
+/// crash never leaves half of it.
+///
+/// In this process, one connection serves the store and a lock serialises its use; SQLite
+/// operations take microseconds, so the lock is never held long. A process that forks opens a
+/// new connection in the child rather than sharing the parent's.
+public final class SQLiteStore: SessionStore, @unchecked Sendable {
+    public struct Options: Sendable {
+        /// `synchronous=NORMAL` loses no commit when the process crashes; `FULL` also survives
+        /// power loss.
+        public enum Synchronous: String, Sendable { case off = "OFF", normal = "NORMAL", full = "FULL" }
+
+        public var table = "sessions"
+        public var synchronous = Synchronous.normal
+        /// How long a write waits for another connection's write lock before BUSY.
+        public var busyTimeoutMs: Int64 = 5000
+
+        public init() {}
+    }
+
+    public let identity: String
+    public let clock = ReplaceableClock()
+    public var hasExpiry: Bool { false }
+    public let path: String
+    public let options: Options
+
+    private let lock = PThreadMutex()
+    private var connection: SQLiteConnection
+    private var ownerProcess: pid_t
+
+    /// Opens (creating if needed) the database at `path`; `":memory:"` is a private in-memory
+    /// database. Fails with STORAGE when the file cannot be opened or is not a database.
+    public init(path: String, options: Options = Options()) throws(BotSessionError) {
+        guard !path.isEmpty else {
+            throw BotSessionError(.invalidOption, "the sqlite store needs a path: sqlite:PATH, or sqlite::memory: for a private in-memory database")
+        }
+        guard SQLiteStore.isValidTableName(options.table) else {
+            throw BotSessionError(.invalidOption, "table name \(Bytes.describe(Array(options.table.utf8))) is not allowed; use 1 to 63 letters, digits and underscores, not starting with a digit")
+        }
+        self.path = path
+        self.options = options
+        connection = try SQLiteConnection(path: path, options: options, createTable: true)
+        ownerProcess = getpid()
+        if path == ":memory:" {
+            identity = StoreIdentity.unique("sqlite::memory:")
+        } else {
+            identity = "sqlite:\(SQLiteStore.canonicalPath(path))#\(options.table)"
+        }
+    }
+
+    /// Runs `body` with this process's connection, under the store's lock.
+    private func withConnection<T>(_ body: (SQLiteConnection) throws(BotSessionError) -> T) throws(BotSessionError) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        let pid = getpid()
+        if pid != ownerProcess {
+            // A connection must not cross fork(): the child gets its own. The parent's is left
+            // unclosed on purpose: closing it here could disturb the parent's locks and WAL.
+            let inherited = Unmanaged.passRetained(connection)
+            _ = inherited
+            connection = try SQLiteConnection(path: path, options: options, createTable: false)
+            ownerProcess = pid
+        }
+        return try body(connection)
+    }
+
+    public func read(_ key: SessionKey) throws(BotSessionError) -> StoredValue? {
+        guard let row = try withConnection({ (c) throws(BotSessionError) in try c.read(key) }) else { return nil }
+        let text = try JSONText(validating: row.text, what: "the value stored under key \(key) in \(identity)")
+        return StoredValue(text: text, version: row.version)
+    }
+
+    public func has(_ key: SessionKey) throws(BotSessionError) -> Bool {
+        try withConnection { (c) throws(BotSessionError) in try c.has(key) }
+    }
+
+    public func write(_ key: SessionKey, _ value: JSONText) throws(BotSessionError) {
+        try withConnection { (c) throws(BotSessionError) in try c.write(key, value) }
+    }
+
+    public func delete(_ key: SessionKey) throws(BotSessionError) {
+        try withConnection { (c) throws(BotSessionError) in try c.delete(key) }
+    }
+
+    public func commit(_ changes: [StoreChange]) throws(BotSessionError) {
+        guard !changes.isEmpty else { return }
+        try withConnection { (c) throws(BotSessionError) in try c.commit(changes) }
+    }
+
+    public func cursor(prefix: [UInt8]) throws(BotSessionError) -> any StoreCursor {
+        SQLiteCursor(store: self, prefix: prefix)
+    }
+
+    /// One page of key iteration (see `SQLiteCursor`).
+    func page(lower: [UInt8], upper: [UInt8], after: [UInt8]?) throws(BotSessionError) -> [(key: [UInt8], value: [UInt8])] {
+        try withConnection { (c) throws(BotSessionError) in try c.page(lower: lower, upper: upper, after: after) }
+    }
+
+    // MARK: - Names and paths
+
+    static func isValidTableName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard (1...63).contains(bytes.count), !(0x30...0x39).contains(bytes[0]) else { return false }
+        return bytes.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x5F }
+    }
+
+    /// A validated table name in double quotes (validation already excludes quotes inside).
+    static func quoteIdentifier(_ name: String) -> String { "\"\(name)\"" }
+
+    /// The file's absolute path with symbolic links resolved, so two spellings of one file share
+    /// one identity (and one set of key locks).
+    static func canonicalPath(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+}
+
+/// Key iteration over a SQLite store, a page of keys at a time in key order, so a large table
+/// is never held in memory and no read transaction stays open between calls.
+final class SQLiteCursor: StoreCursor {
+    private let store: SQLiteStore
+    private let lower: [UInt8]
+    private let upper: [UInt8]
+    private var buffered: [(key: [UInt8], value: [UInt8])] = []
+    private var position = 0
+    private var lastKey: [UInt8]?
+    private var exhausted = false
+
+    init(store: SQLiteStore, prefix: [UInt8]) {
+        self.store = store
+        self.lower = prefix
+        self.upper = SQLiteCursor.successor(of: prefix)
+    }
+
+    /// The smallest byte string greater than every string that starts with `prefix`. Valid
+    /// UTF-8 never contains 0xFF, so `[0xFF]` is above every key.
+    static func successor(of prefix: [UInt8]) -> [UInt8] {
+        var bytes = prefix
+        while let last = bytes.last {
+            if last < 0xFF {
+                bytes[bytes.count - 1] = last + 1
+                return bytes
+            }
+            bytes.removeLast()
+        }
+        return [0xFF]
+    }
+
+    func next() throws(BotSessionError) -> (key: SessionKey, value: JSONText)? {
+        while true {
+            if position < buffered.count {
+                let row = buffered[position]
+                position += 1
+                let key = SessionKey(unchecked: row.key)
+                let value = try JSONText(validating: row.value, what: "the value stored under key \(key) in \(store.identity)")
+                return (key, value)
+            }
+            if exhausted { return nil }
+            buffered = try store.page(lower: lower, upper: upper, after: lastKey)
+            position = 0
+            lastKey = buffered.last?.key ?? lastKey
+            if buffered.count < Int(SQLiteConnection.pageSize) { exhausted = true }
+            if buffered.isEmpty { return nil }
+        }
+    }
+}

@@ -1,0 +1,134 @@
+/// What a store read found.
+public struct StoredValue: Sendable {
+    /// The value's exact text.
+    public var text: JSONText
+    /// The store's version of the value, for compare-and-set commits; nil where the store keeps
+    /// none.
+    public var version: Int64?
+    /// Whether reading changed what the store should hold (a migration ran, an expiry was
+    /// stamped): the engine writes the value back at commit even when the handler only read it.
+    public var needsWriteBack: Bool
+
+    public init(text: JSONText, version: Int64? = nil, needsWriteBack: Bool = false) {
+        self.text = text
+        self.version = version
+        self.needsWriteBack = needsWriteBack
+    }
+}
+
+/// One change of a commit.
+public enum StoreChange: Sendable {
+    case write(SessionKey, JSONText)
+    case delete(SessionKey)
+
+    public var key: SessionKey {
+        switch self {
+        case .write(let key, _), .delete(let key): key
+        }
+    }
+}
+
+/// A cursor over a store's entries, created by `SessionStore.cursor(prefix:)`.
+///
+/// It keeps its store alive. Entries written or deleted while it runs may or may not be seen;
+/// every entry that exists throughout is seen exactly once.
+public protocol StoreCursor: AnyObject {
+    /// The next entry, or nil at the end.
+    func next() throws(BotSessionError) -> (key: SessionKey, value: JSONText)?
+}
+
+/// A place where sessions live. Every store has the same semantics (SPEC §6) and passes one
+/// conformance suite.
+///
+/// Stores are shared by many threads: every method may be called concurrently.
+public protocol SessionStore: AnyObject, Sendable {
+    /// What the store is, for messages and for the process-wide key locks: two handles on one
+    /// database have the same identity (e.g. `sqlite:/abs/path.db#sessions`).
+    var identity: String { get }
+
+    /// Whether values expire (a memory store's `ttl_ms`, an enhancer's). Then the engine writes
+    /// back every session the handler read or set, to refresh its expiry.
+    var hasExpiry: Bool { get }
+
+    /// The clock that expiry reads.
+    var clock: ReplaceableClock { get }
+
+    /// The value under `key`, or nil when there is none.
+    func read(_ key: SessionKey) throws(BotSessionError) -> StoredValue?
+
+    /// Stores `value` under `key`, replacing what was there.
+    func write(_ key: SessionKey, _ value: JSONText) throws(BotSessionError)
+
+    /// Removes `key`; removing an absent key is not an error.
+    func delete(_ key: SessionKey) throws(BotSessionError)
+
+    /// Whether a value is stored under `key`.
+    func has(_ key: SessionKey) throws(BotSessionError) -> Bool
+
+    /// A cursor over the entries whose keys start with `prefix` (all of them for `[]`).
+    func cursor(prefix: [UInt8]) throws(BotSessionError) -> any StoreCursor
+
+    /// Applies the changes of one update's commit; stores with transactions apply them all or
+    /// none.
+    func commit(_ changes: [StoreChange]) throws(BotSessionError)
+}
+
+extension SessionStore {
+    public func has(_ key: SessionKey) throws(BotSessionError) -> Bool {
+        try read(key) != nil
+    }
+
+    /// One change after another: for stores without transactions.
+    public func commit(_ changes: [StoreChange]) throws(BotSessionError) {
+        for change in changes {
+            switch change {
+            case .write(let key, let value): try write(key, value)
+            case .delete(let key): try delete(key)
+            }
+        }
+    }
+
+    /// Sets the clock that expiry reads; nil returns to the system clock.
+    public func setClock(_ clock: Clock?) { self.clock.set(clock) }
+}
+
+/// A cursor over entries already collected.
+final class ArrayCursor: StoreCursor {
+    private var entries: [(key: SessionKey, value: JSONText)]
+    private var position = 0
+    /// Keeps the store alive while the cursor is, as every cursor does.
+    private let owner: AnyObject
+
+    init(_ entries: [(key: SessionKey, value: JSONText)], owner: AnyObject) {
+        self.entries = entries
+        self.owner = owner
+    }
+
+    func next() throws(BotSessionError) -> (key: SessionKey, value: JSONText)? {
+        guard position < entries.count else { return nil }
+        defer { position += 1 }
+        return entries[position]
+    }
+}
+
+/// A cursor that reads each of a list of keys when it reaches it, skipping keys deleted since
+/// the list was made.
+final class KeyListCursor: StoreCursor {
+    private let store: any SessionStore
+    private let keys: [SessionKey]
+    private var position = 0
+
+    init(store: any SessionStore, keys: [SessionKey]) {
+        self.store = store
+        self.keys = keys
+    }
+
+    func next() throws(BotSessionError) -> (key: SessionKey, value: JSONText)? {
+        while position < keys.count {
+            let key = keys[position]
+            position += 1
+            if let stored = try store.read(key) { return (key, stored.text) }
+        }
+        return nil
+    }
+}

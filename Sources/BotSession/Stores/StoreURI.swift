@@ -1,0 +1,43 @@
+/// Opening a built-in store by URI (`memory:`, `sqlite:PATH`, `file:DIR`, `postgresql://...`)
+/// with a JSON options object.
+public enum StoreURI {
+    /// Opens the store `uri` names. `optionsJSON` may be nil for defaults; unknown or
+    /// wrong-typed options are INVALID_OPTION.
+    public static func open(_ uri: String, optionsJSON: [UInt8]? = nil) throws(BotSessionError) -> any SessionStore {
+        if uri == "memory:" {
+            var options = try OptionObject(json: optionsJSON, what: "memory store options")
+            let ttl = try options.integer("ttl_ms", in: 1...Int64(Int32.max) * 1000)
+            try options.finish(known: ["ttl_ms"])
+            return MemoryStore(ttlMs: ttl)
+        }
+        if uri.hasPrefix("sqlite:") {
+            let path = String(uri.dropFirst("sqlite:".count))
+            var options = try OptionObject(json: optionsJSON, what: "sqlite store options")
+            var sqlite = SQLiteStore.Options()
+            if let table = try options.string("table") { sqlite.table = table }
+            if let mode = try options.string("synchronous") {
+                switch mode.lowercased() {
+                case "normal": sqlite.synchronous = .normal
+                case "full": sqlite.synchronous = .full
+                case "off": sqlite.synchronous = .off
+                default:
+                    throw BotSessionError(.invalidOption, "sqlite store options: \"synchronous\" must be \"normal\", \"full\" or \"off\", not \"\(mode)\"")
+                }
+            }
+            if let timeout = try options.integer("busy_timeout_ms", in: 0...Int64(Int32.max)) {
+                sqlite.busyTimeoutMs = timeout
+            }
+            try options.finish(known: ["table", "synchronous", "busy_timeout_ms"])
+            return try SQLiteStore(path: path, options: sqlite)
+        }
+        if uri.hasPrefix("file:") {
+            throw BotSessionError(.error, "the file store (file:DIR) is not available in this version yet; use sqlite:PATH")
+        }
+        if uri.hasPrefix("postgresql://") || uri.hasPrefix("postgres://") {
+            throw BotSessionError(.error, "the PostgreSQL store is not available in this version yet; use sqlite:PATH")
+        }
+        // Only the scheme is shown: the rest of a mistyped URI may hold a password.
+        let scheme = uri.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? uri
+        throw BotSessionError(.invalidOption, "unknown store URI scheme \(Bytes.describe(Array(scheme.utf8), limit: 40)); use memory:, sqlite:PATH (or sqlite::memory:), file:DIR or postgresql://...")
+    }
+}

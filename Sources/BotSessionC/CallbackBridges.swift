@@ -1,0 +1,90 @@
+import BotSession
+import CBotSessionABI
+
+/// C callbacks as the engine's Swift closures. A C function pointer and its user data are
+/// plain values; the caller promises the user data stays valid and the function thread-safe
+/// (see the header), which is what makes them Sendable here.
+struct UserData: @unchecked Sendable {
+    let pointer: UnsafeMutableRawPointer?
+}
+
+/// The CALLBACK failure of a callback that returned `rc`, with what it said through
+/// `botsession_callback_error`.
+func callbackFailure(_ what: String, _ rc: Int32) -> BotSessionError {
+    var message = "\(what) failed (returned \(rc))"
+    if let said = callbackMessage.current, said.pointee != 0 {
+        message += ": " + String(cString: said)
+    }
+    callbackMessage.set(nil)
+    return BotSessionError(.callback, message)
+}
+
+/// Calls a C callback that fills a buffer: the buffer's bytes, or nil when left unset.
+func callFilling(_ what: String, _ body: (OpaquePointer) -> Int32) throws(BotSessionError) -> [UInt8]? {
+    let buffer = CallbackBuffer()
+    callbackMessage.set(nil)
+    let rc = buffer.withHandle(body)
+    if rc != 0 { throw callbackFailure(what, rc) }
+    return buffer.bytes
+}
+
+func keyFunction(_ fn: botsession_key_fn, _ userData: UnsafeMutableRawPointer?) -> KeyFunction {
+    let data = UserData(pointer: userData)
+    return { (update) throws(BotSessionError) in
+        try callFilling("the key callback") { fn(data.pointer, update.cString, $0) }
+    }
+}
+
+func initialFunction(_ fn: botsession_initial_fn, _ userData: UnsafeMutableRawPointer?) -> InitialValue {
+    let data = UserData(pointer: userData)
+    return .function { () throws(BotSessionError) in
+        try callFilling("the initial callback") { fn(data.pointer, $0) }
+    }
+}
+
+func clock(_ fn: botsession_clock_fn, _ userData: UnsafeMutableRawPointer?) -> Clock {
+    let data = UserData(pointer: userData)
+    return { fn(data.pointer) }
+}
+
+/// A custom store's C methods as the engine's `CustomStore.Methods`.
+func customStoreMethods(_ m: botsession_store_methods, _ userData: UnsafeMutableRawPointer?) -> CustomStore.Methods {
+    let data = UserData(pointer: userData)
+    let read = m.read!, write = m.write!, remove = m.remove!
+    var methods = CustomStore.Methods(
+        read: { (key) throws(BotSessionError) in
+            try withCString(key.bytes) { (k) throws(BotSessionError) in
+                try callFilling("the custom store's read callback for key \(key)") { read(data.pointer, k, $0) }
+            }
+        },
+        write: { (key, value) throws(BotSessionError) in
+            callbackMessage.set(nil)
+            let rc = withCString(key.bytes) { k in withCString(value.bytes) { v in write(data.pointer, k, v) } }
+            if rc != 0 { throw callbackFailure("the custom store's write callback for key \(key)", rc) }
+        },
+        delete: { (key) throws(BotSessionError) in
+            callbackMessage.set(nil)
+            let rc = withCString(key.bytes) { remove(data.pointer, $0) }
+            if rc != 0 { throw callbackFailure("the custom store's remove callback for key \(key)", rc) }
+        })
+    if let has = m.has {
+        methods.has = { (key) throws(BotSessionError) in
+            callbackMessage.set(nil)
+            var exists: Int32 = 0
+            let rc = withCString(key.bytes) { has(data.pointer, $0, &exists) }
+            if rc != 0 { throw callbackFailure("the custom store's has callback for key \(key)", rc) }
+            return exists != 0
+        }
+    }
+    if let keys = m.keys {
+        methods.keys = { (prefix) throws(BotSessionError) in
+            try withCString(prefix) { (p) throws(BotSessionError) in
+                try callFilling("the custom store's keys callback") { keys(data.pointer, p, $0) }
+            } ?? Array("[]".utf8)
+        }
+    }
+    if let release = m.release {
+        methods.release = { release(data.pointer) }
+    }
+    return methods
+}

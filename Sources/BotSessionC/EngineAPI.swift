@@ -1,0 +1,47 @@
+import BotSession
+import CBotSessionABI
+
+// Engines: options, stores and callbacks per fragment.
+
+@_cdecl("botsession_engine_new")
+public func botsession_engine_new_c(_ options: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    out?.pointee = nil
+    return call { () throws(BotSessionError) in
+        guard let out else { throw misuse("out is NULL") }
+        let engine = Engine(options: try EngineOptions(json: optionalBytes(options)))
+        out.pointee = handle(engine)
+    }
+}
+
+@_cdecl("botsession_engine_set_store")
+public func botsession_engine_set_store_c(_ e: OpaquePointer?, _ fragment: UnsafePointer<CChar>?, _ s: OpaquePointer?) -> Int32 {
+    call { () throws(BotSessionError) in
+        let engine = try object(e, as: Engine.self, "e")
+        try engine.setStore(try store(s, "s"), fragment: optionalBytes(fragment))
+    }
+}
+
+@_cdecl("botsession_engine_set_key_fn")
+public func botsession_engine_set_key_fn_c(_ e: OpaquePointer?, _ fragment: UnsafePointer<CChar>?,
+                                    _ fn: botsession_key_fn?, _ userData: UnsafeMutableRawPointer?) -> Int32 {
+    call { () throws(BotSessionError) in
+        let engine = try object(e, as: Engine.self, "e")
+        guard let fn else { throw misuse("fn is NULL") }
+        try engine.setKeyFunction(keyFunction(fn, userData), fragment: optionalBytes(fragment))
+    }
+}
+
+@_cdecl("botsession_engine_set_initial_fn")
+public func botsession_engine_set_initial_fn_c(_ e: OpaquePointer?, _ fragment: UnsafePointer<CChar>?,
+                                        _ fn: botsession_initial_fn?, _ userData: UnsafeMutableRawPointer?) -> Int32 {
+    call { () throws(BotSessionError) in
+        let engine = try object(e, as: Engine.self, "e")
+        guard let fn else { throw misuse("fn is NULL") }
+        try engine.setInitial(initialFunction(fn, userData), fragment: optionalBytes(fragment))
+    }
+}
+
+@_cdecl("botsession_engine_free")
+public func botsession_engine_free_c(_ e: OpaquePointer?) {
+    release(e, as: Engine.self)
+}

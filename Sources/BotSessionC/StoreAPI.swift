@@ -1,0 +1,124 @@
+import BotSession
+import CBotSessionABI
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+// Stores: opening, custom stores, direct operations, clocks, closing.
+
+@_cdecl("botsession_store_open")
+public func botsession_store_open_c(_ uri: UnsafePointer<CChar>?, _ options: UnsafePointer<CChar>?,
+                             _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    out?.pointee = nil
+    return call { () throws(BotSessionError) in
+        guard let out else { throw misuse("out is NULL") }
+        let uriText = String(decoding: try bytes(uri, "uri"), as: UTF8.self)
+        let opened = try StoreURI.open(uriText, optionsJSON: optionalBytes(options))
+        out.pointee = handle(StoreBox(opened))
+    }
+}
+
+@_cdecl("botsession_store_custom")
+public func botsession_store_custom_c(_ methods: UnsafePointer<botsession_store_methods>?,
+                               _ userData: UnsafeMutableRawPointer?,
+                               _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    out?.pointee = nil
+    return call { () throws(BotSessionError) in
+        guard let out else { throw misuse("out is NULL") }
+        guard let methods else { throw misuse("methods is NULL") }
+        // Copy only the members the caller's struct has (`size`); later members stay NULL.
+        let given = UnsafeRawPointer(methods).load(as: Int.self)
+        let required = MemoryLayout<botsession_store_methods>.offset(of: \botsession_store_methods.remove)!
+            + MemoryLayout<Int>.size
+        guard given >= required else {
+            throw misuse("methods->size is \(given); set it to sizeof(botsession_store_methods)")
+        }
+        var copy = botsession_store_methods()
+        withUnsafeMutableBytes(of: &copy) { target in
+            target.copyMemory(from: UnsafeRawBufferPointer(start: methods, count: min(given, target.count)))
+        }
+        guard copy.read != nil, copy.write != nil, copy.remove != nil else {
+            throw misuse("a custom store needs the read, write and remove methods")
+        }
+        out.pointee = handle(StoreBox(CustomStore(customStoreMethods(copy, userData))))
+    }
+}
+
+@_cdecl("botsession_store_enhance")
+public func botsession_store_enhance_c(_ inner: OpaquePointer?, _ options: UnsafePointer<CChar>?,
+                                _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    out?.pointee = nil
+    return call { () throws(BotSessionError) in
+        _ = try store(inner, "inner")
+        guard out != nil else { throw misuse("out is NULL") }
+        throw BotSessionError(.error, "the enhancer (expiry and migrations) is not available in this version yet")
+    }
+}
+
+@_cdecl("botsession_store_add_migration")
+public func botsession_store_add_migration_c(_ enhanced: OpaquePointer?, _ version: Double,
+                                      _ fn: botsession_migrate_fn?, _ userData: UnsafeMutableRawPointer?) -> Int32 {
+    call { () throws(BotSessionError) in
+        _ = try store(enhanced, "enhanced")
+        guard fn != nil else { throw misuse("fn is NULL") }
+        throw BotSessionError(.error, "the enhancer (expiry and migrations) is not available in this version yet")
+    }
+}
+
+@_cdecl("botsession_store_read")
+public func botsession_store_read_c(_ s: OpaquePointer?, _ key: UnsafePointer<CChar>?,
+                             _ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    out?.pointee = nil
+    return call { () throws(BotSessionError) in
+        let store = try store(s, "s")
+        guard let out else { throw misuse("json_out is NULL") }
+        let found = try store.read(try keyArgument(key))
+        out.pointee = try found.map { (v) throws(BotSessionError) in try copyOut(v.text.bytes) }
+    }
+}
+
+@_cdecl("botsession_store_write")
+public func botsession_store_write_c(_ s: OpaquePointer?, _ key: UnsafePointer<CChar>?, _ json: UnsafePointer<CChar>?) -> Int32 {
+    call { () throws(BotSessionError) in
+        let store = try store(s, "s")
+        let k = try keyArgument(key)
+        let value = try JSONText(validating: try bytes(json, "json"), what: "the value")
+        try store.write(k, value)
+    }
+}
+
+@_cdecl("botsession_store_delete")
+public func botsession_store_delete_c(_ s: OpaquePointer?, _ key: UnsafePointer<CChar>?) -> Int32 {
+    call { () throws(BotSessionError) in
+        let store = try store(s, "s")
+        try store.delete(try keyArgument(key))
+    }
+}
+
+@_cdecl("botsession_store_has")
+public func botsession_store_has_c(_ s: OpaquePointer?, _ key: UnsafePointer<CChar>?,
+                            _ out: UnsafeMutablePointer<Int32>?) -> Int32 {
+    out?.pointee = 0
+    return call { () throws(BotSessionError) in
+        let store = try store(s, "s")
+        guard let out else { throw misuse("exists_out is NULL") }
+        out.pointee = try store.has(try keyArgument(key)) ? 1 : 0
+    }
+}
+
+@_cdecl("botsession_store_set_clock")
+public func botsession_store_set_clock_c(_ s: OpaquePointer?, _ fn: botsession_clock_fn?,
+                                  _ userData: UnsafeMutableRawPointer?) -> Int32 {
+    call { () throws(BotSessionError) in
+        let store = try store(s, "s")
+        store.setClock(fn.map { clock($0, userData) })
+    }
+}
+
+@_cdecl("botsession_store_close")
+public func botsession_store_close_c(_ s: OpaquePointer?) {
+    release(s, as: StoreBox.self)
+}

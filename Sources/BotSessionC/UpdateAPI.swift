@@ -1,0 +1,72 @@
+import BotSession
+
+// One update: begin, get, set, clear, key, commit, rollback.
+
+@_cdecl("botsession_begin")
+public func botsession_begin_c(_ e: OpaquePointer?, _ update: UnsafePointer<CChar>?,
+                        _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    out?.pointee = nil
+    return call { () throws(BotSessionError) in
+        let engine = try object(e, as: Engine.self, "e")
+        guard let out else { throw misuse("out is NULL") }
+        let text = try bytes(update, "update_json")  // NUL-terminated, as UpdateJSON needs
+        let started = try engine.begin(update: UpdateJSON(nulTerminated: text))
+        out.pointee = handle(started)
+    }
+}
+
+@_cdecl("botsession_get")
+public func botsession_get_c(_ u: OpaquePointer?, _ fragment: UnsafePointer<CChar>?,
+                      _ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    out?.pointee = nil
+    return call { () throws(BotSessionError) in
+        let update = try object(u, as: SessionUpdate.self, "u")
+        guard let out else { throw misuse("json_out is NULL") }
+        let value = try update.get(optionalBytes(fragment))
+        out.pointee = try value.map { (v) throws(BotSessionError) in try copyOut(v.bytes) }
+    }
+}
+
+@_cdecl("botsession_set")
+public func botsession_set_c(_ u: OpaquePointer?, _ fragment: UnsafePointer<CChar>?, _ json: UnsafePointer<CChar>?) -> Int32 {
+    call { () throws(BotSessionError) in
+        let update = try object(u, as: SessionUpdate.self, "u")
+        let value: UnsafeBufferPointer<UInt8>? = json == nil ? nil : try bytes(json, "json")
+        try update.set(optionalBytes(fragment), json: value)
+    }
+}
+
+@_cdecl("botsession_clear")
+public func botsession_clear_c(_ u: OpaquePointer?) -> Int32 {
+    call { () throws(BotSessionError) in
+        try object(u, as: SessionUpdate.self, "u").clear()
+    }
+}
+
+@_cdecl("botsession_key")
+public func botsession_key_c(_ u: OpaquePointer?, _ fragment: UnsafePointer<CChar>?,
+                      _ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    out?.pointee = nil
+    return call { () throws(BotSessionError) in
+        let update = try object(u, as: SessionUpdate.self, "u")
+        guard let out else { throw misuse("key_out is NULL") }
+        let key = try update.key(optionalBytes(fragment))
+        out.pointee = try key.map { (k) throws(BotSessionError) in try copyOut(k.bytes) }
+    }
+}
+
+@_cdecl("botsession_commit")
+public func botsession_commit_c(_ u: OpaquePointer?) -> Int32 {
+    call { () throws(BotSessionError) in
+        let update = try object(u, as: SessionUpdate.self, "u")
+        defer { release(u, as: SessionUpdate.self) }
+        try update.commit()
+    }
+}
+
+@_cdecl("botsession_rollback")
+public func botsession_rollback_c(_ u: OpaquePointer?) {
+    guard let update = try? object(u, as: SessionUpdate.self, "u") else { return }
+    update.rollback()
+    release(u, as: SessionUpdate.self)
+}

@@ -1,0 +1,348 @@
+/* One update through the C API: the commit table of SPEC §5, grammY's strict-session tests
+ * (CONFORMANCE.md items 1-7) observed through a counting store, NO_KEY messages, bad input,
+ * lifetimes and key locks. */
+#include "check.h"
+
+#define CHAT_KEY "-1001234567890"
+
+static counting_store c;
+
+/* An engine from `options` on the counting store (emptied first). */
+static botsession_engine *engine_on_counting(const char *options) {
+    botsession_engine *e;
+    counting_reset(&c);
+    CHECK_OK(botsession_engine_new(options, &e));
+    botsession_store *s = counting_open(&c);
+    CHECK_OK(botsession_engine_set_store(e, NULL, s));
+    botsession_store_close(s);
+    return e;
+}
+
+static botsession_update *begin(botsession_engine *e, const char *update) {
+    botsession_update *u = NULL;
+    CHECK_OK(botsession_begin(e, update, &u));
+    CHECK(u != NULL);
+    return u;
+}
+
+/* SPEC §5, row by row. */
+static void test_commit_table(void) {
+    botsession_engine *e = engine_on_counting(NULL);
+    botsession_update *u;
+    char *json;
+
+    /* absent | nothing, no initial | no I/O (beyond begin's read) */
+    u = begin(e, GROUP_MESSAGE);
+    CHECK_OK(botsession_get(u, NULL, &json));
+    CHECK(json == NULL);
+    CHECK_OK(botsession_commit(u));
+    CHECK_STR(c.log, "R " CHAT_KEY "; ");
+
+    /* absent | set null | no I/O (grammY issues a needless delete) */
+    c.log[0] = 0;
+    u = begin(e, GROUP_MESSAGE);
+    CHECK_OK(botsession_set(u, NULL, NULL));
+    CHECK_OK(botsession_commit(u));
+    CHECK_STR(c.log, "R " CHAT_KEY "; ");
+
+    /* any | set X | write X */
+    c.log[0] = 0;
+    u = begin(e, GROUP_MESSAGE);
+    CHECK_OK(botsession_set(u, NULL, "{\"n\": 1}"));
+    CHECK_OK(botsession_commit(u));
+    CHECK_STR(c.log, "R " CHAT_KEY "; W " CHAT_KEY "={\"n\": 1}; ");
+
+    /* V | nothing | no write */
+    c.log[0] = 0;
+    u = begin(e, GROUP_MESSAGE);
+    CHECK_OK(botsession_commit(u));
+    CHECK_STR(c.log, "R " CHAT_KEY "; ");
+
+    /* V | only get | no write */
+    c.log[0] = 0;
+    u = begin(e, GROUP_MESSAGE);
+    CHECK_OK(botsession_get(u, NULL, &json));
+    CHECK_TAKE_STR(json, "{\"n\": 1}");
+    CHECK_OK(botsession_commit(u));
+    CHECK_STR(c.log, "R " CHAT_KEY "; ");
+
+    /* V | set V byte for byte | no write; set an equivalent but different text | write */
+    c.log[0] = 0;
+    u = begin(e, GROUP_MESSAGE);
+    CHECK_OK(botsession_set(u, NULL, "{\"n\": 1}"));
+    CHECK_OK(botsession_commit(u));
+    CHECK_STR(c.log, "R " CHAT_KEY "; ");
+    u = begin(e, GROUP_MESSAGE);
+    CHECK_OK(botsession_set(u, NULL, "{\"n\":1}"));
+    CHECK_OK(botsession_commit(u));
+    CHECK_STR(c.log, "R " CHAT_KEY "; R " CHAT_KEY "; W " CHAT_KEY "={\"n\":1}; ");
+
+    /* V | set null | delete; "null" and NULL alike */
+    c.log[0] = 0;
+    u = begin(e, GROUP_MESSAGE);
+    CHECK_OK(botsession_set(u, NULL, " null "));
+    CHECK_OK(botsession_get(u, NULL, &json));
+    CHECK(json == NULL);
+    CHECK_OK(botsession_commit(u));
+    CHECK_STR(c.log, "R " CHAT_KEY "; D " CHAT_KEY "; ");
+
+    /* A stored JSON null counts as absent: the initial value applies. */
+    botsession_engine_free(e);
+    e = engine_on_counting("{\"initial\": {\"fresh\": true}}");
+    counting_put(&c, CHAT_KEY, "null");
+    u = begin(e, GROUP_MESSAGE);
+    CHECK_OK(botsession_get(u, NULL, &json));
+    CHECK_TAKE_STR(json, "{\"fresh\": true}");
+    CHECK_OK(botsession_commit(u));
+    /* absent | nothing, initial I | write I */
+    CHECK_STR(c.log, "R " CHAT_KEY "; W " CHAT_KEY "={\"fresh\": true}; ");
+    botsession_engine_free(e);
+}
+
+/* CONFORMANCE.md 1-7: grammY's strict single-session tests. */
+static void test_grammy_strict(void) {
+    botsession_engine *e;
+    botsession_update *u;
+    char *json;
+
+    /* 1. An update with a key passes through; the handler sees the stored value. */
+    e = engine_on_counting(NULL);
+    counting_put(&c, CHAT_KEY, "{\"seen\":42}");
+    u = begin(e, GROUP_MESSAGE);
+    CHECK_OK(botsession_get(u, NULL, &json));
+    CHECK_TAKE_STR(json, "{\"seen\":42}");
+    CHECK_OK(botsession_commit(u));
+
+    /* 2. get without a key: NO_KEY, grammY's "access" message (default resolver) ... */
+    u = begin(e, POLL_UPDATE);
+    CHECK_RC(botsession_get(u, NULL, &json), BOTSESSION_NO_KEY);
+    CHECK(json == NULL);
+    CHECK_STR(botsession_last_error(), "Cannot access session data because this update does not belong to a chat, so the session key is undefined!");
+    /* 3. set without a key: the "assign" message. */
+    CHECK_RC(botsession_set(u, NULL, "1"), BOTSESSION_NO_KEY);
+    CHECK_STR(botsession_last_error(), "Cannot assign session data because this update does not belong to a chat, so the session key is undefined!");
+    char *key = (char *)1;
+    CHECK_OK(botsession_key(u, NULL, &key));
+    CHECK(key == NULL);
+    botsession_rollback(u);
+    botsession_engine_free(e);
+    /* ... and the custom-resolver messages for every other strategy. */
+    e = engine_on_counting("{\"key\": \"user\"}");
+    u = begin(e, POLL_UPDATE);
+    CHECK_RC(botsession_get(u, NULL, &json), BOTSESSION_NO_KEY);
+    CHECK_STR(botsession_last_error(), "Cannot access session data because the custom `getSessionKey` function returned undefined for this update!");
+    CHECK_RC(botsession_set(u, NULL, "1"), BOTSESSION_NO_KEY);
+    CHECK_STR(botsession_last_error(), "Cannot assign session data because the custom `getSessionKey` function returned undefined for this update!");
+    botsession_rollback(u);
+    botsession_engine_free(e);
+    /* No storage I/O for a fragment without a key. */
+    CHECK(c.reads == 0 && c.writes == 0 && c.deletes == 0);
+
+    /* 4. set then fail (rollback): one read, no write, no delete. */
+    e = engine_on_counting(NULL);
+    u = begin(e, GROUP_MESSAGE);
+    CHECK_OK(botsession_set(u, NULL, "{\"lost\":true}"));
+    botsession_rollback(u);
+    CHECK(c.reads == 1 && c.writes == 0 && c.deletes == 0);
+    botsession_engine_free(e);
+
+    /* 5. Primitive sessions: stored 0, set 1; next update reads 1 and sets null. */
+    e = engine_on_counting(NULL);
+    counting_put(&c, CHAT_KEY, "0");
+    u = begin(e, GROUP_MESSAGE);
+    CHECK_OK(botsession_get(u, NULL, &json));
+    CHECK_TAKE_STR(json, "0");
+    CHECK_OK(botsession_set(u, NULL, "1"));
+    CHECK_OK(botsession_commit(u));
+    u = begin(e, GROUP_MESSAGE);
+    CHECK_OK(botsession_get(u, NULL, &json));
+    CHECK_TAKE_STR(json, "1");
+    CHECK_OK(botsession_set(u, NULL, "null"));
+    CHECK_OK(botsession_commit(u));
+    CHECK(c.reads == 2 && c.writes == 1 && c.deletes == 1);
+    CHECK(counting_get(&c, CHAT_KEY) == NULL);
+    botsession_engine_free(e);
+}
+
+/* 6. A custom key function plus prefix xyz-: every read, write and delete uses the prefixed key. */
+static int constant_key(void *ud, const char *update, botsession_buffer *out) {
+    (void)ud; (void)update;
+    return botsession_buffer_set(out, "42", 2);
+}
+
+/* 7's initial function, counting its calls. */
+static int initial_calls;
+static int empty_object(void *ud, botsession_buffer *out) {
+    (void)ud;
+    initial_calls++;
+    return botsession_buffer_set(out, "{}", 2);
+}
+
+static void test_grammy_prefix_and_objects(void) {
+    botsession_engine *e = engine_on_counting("{\"prefix\": \"xyz-\"}");
+    botsession_update *u;
+    char *json;
+    CHECK_OK(botsession_engine_set_key_fn(e, NULL, constant_key, NULL));
+    u = begin(e, POLL_UPDATE);
+    CHECK_OK(botsession_set(u, NULL, "{\"a\":1}"));
+    CHECK_OK(botsession_commit(u));
+    u = begin(e, POLL_UPDATE);
+    CHECK_OK(botsession_clear(u));
+    CHECK_OK(botsession_commit(u));
+    CHECK_STR(c.log, "R xyz-42; W xyz-42={\"a\":1}; R xyz-42; D xyz-42; ");
+    botsession_engine_free(e);
+
+    /* 7. Object sessions with initial {}: fields added over three updates, deleted, restarted. */
+    e = engine_on_counting(NULL);
+    initial_calls = 0;
+    CHECK_OK(botsession_engine_set_initial_fn(e, NULL, empty_object, NULL));
+    const char *steps[] = {"{\"a\":1}", "{\"a\":1,\"b\":2}", "{\"a\":1,\"b\":2,\"c\":3}"};
+    const char *before[] = {"{}", "{\"a\":1}", "{\"a\":1,\"b\":2}"};
+    for (int i = 0; i < 3; i++) {
+        u = begin(e, GROUP_MESSAGE);
+        CHECK_OK(botsession_get(u, NULL, &json));
+        CHECK_TAKE_STR(json, before[i]);
+        CHECK_OK(botsession_set(u, NULL, steps[i]));
+        CHECK_OK(botsession_commit(u));
+    }
+    u = begin(e, GROUP_MESSAGE);
+    CHECK_OK(botsession_set(u, NULL, NULL));
+    CHECK_OK(botsession_commit(u));
+    u = begin(e, GROUP_MESSAGE);
+    CHECK_OK(botsession_get(u, NULL, &json));
+    CHECK_TAKE_STR(json, "{}");
+    CHECK_OK(botsession_commit(u));
+    CHECK(initial_calls == 2);
+    CHECK(c.reads == 5 && c.writes == 4 && c.deletes == 1);
+    botsession_engine_free(e);
+}
+
+static void test_values_and_bad_input(void) {
+    botsession_engine *e = engine_on_counting("{\"max_value_bytes\": 16}");
+    botsession_update *u = begin(e, GROUP_MESSAGE);
+    char *json;
+
+    /* Exactly max_value_bytes is fine; one more is TOO_BIG and keeps the previous value. */
+    CHECK_OK(botsession_set(u, NULL, "\"0123456789abcd\""));  /* 16 bytes */
+    CHECK_RC(botsession_set(u, NULL, "\"0123456789abcde\""), BOTSESSION_TOO_BIG);
+    CHECK_ERROR_HAS("17 bytes, more than max_value_bytes (16)");
+    /* Size is checked before JSON: an oversize non-JSON text is TOO_BIG, not INVALID_JSON. */
+    CHECK_RC(botsession_set(u, NULL, "this is not json at all"), BOTSESSION_TOO_BIG);
+    CHECK_RC(botsession_set(u, NULL, "{\"a\":"), BOTSESSION_INVALID_JSON);
+    CHECK_RC(botsession_set(u, NULL, "\"\xc0\xaf\""), BOTSESSION_INVALID_JSON);
+    CHECK_ERROR_HAS("invalid UTF-8");
+    CHECK_OK(botsession_get(u, NULL, &json));
+    CHECK_TAKE_STR(json, "\"0123456789abcd\"");
+
+    /* Values are copied: changing what get returned changes nothing. */
+    CHECK_OK(botsession_get(u, NULL, &json));
+    json[1] = 'X';
+    botsession_free(json);
+    CHECK_OK(botsession_get(u, NULL, &json));
+    CHECK_TAKE_STR(json, "\"0123456789abcd\"");
+
+    /* NULL arguments. */
+    CHECK_RC(botsession_get(NULL, NULL, &json), BOTSESSION_MISUSE);
+    CHECK_RC(botsession_get(u, NULL, NULL), BOTSESSION_MISUSE);
+    CHECK_RC(botsession_set(NULL, NULL, "1"), BOTSESSION_MISUSE);
+    CHECK_RC(botsession_key(u, NULL, NULL), BOTSESSION_MISUSE);
+    CHECK_RC(botsession_key(NULL, NULL, &json), BOTSESSION_MISUSE);
+    CHECK_RC(botsession_clear(NULL), BOTSESSION_MISUSE);
+    CHECK_RC(botsession_commit(NULL), BOTSESSION_MISUSE);
+    CHECK_RC(botsession_get(u, "fragment", &json), BOTSESSION_MISUSE);
+    CHECK_ERROR_HAS("single session");
+    CHECK_OK(botsession_commit(u));
+    CHECK_STR(counting_get(&c, CHAT_KEY), "\"0123456789abcd\"");
+
+    /* Bad updates. */
+    u = (botsession_update *)1;
+    CHECK_RC(botsession_begin(e, "{\"update_id\": 1,", &u), BOTSESSION_INVALID_JSON);
+    CHECK_ERROR_HAS("the update is not valid JSON");
+    CHECK(u == NULL);
+    CHECK_RC(botsession_begin(e, "{\"message\":{\"chat\":{\"id\":1}}}\xff", &u), BOTSESSION_INVALID_JSON);
+    CHECK_RC(botsession_begin(e, NULL, &u), BOTSESSION_MISUSE);
+    CHECK_RC(botsession_begin(NULL, GROUP_MESSAGE, &u), BOTSESSION_MISUSE);
+    CHECK_RC(botsession_begin(e, GROUP_MESSAGE, NULL), BOTSESSION_MISUSE);
+    /* Nesting: 512 levels are JSON we accept, 513 are refused, and 100,000 do not crash. */
+    static char deep[200010];
+    for (int depth = 512; depth <= 513; depth++) {
+        int n = 0;
+        n += sprintf(deep + n, "{\"update_id\":1,\"x\":");
+        for (int i = 0; i < depth - 1; i++) deep[n++] = '[';
+        for (int i = 0; i < depth - 1; i++) deep[n++] = ']';
+        deep[n++] = '}';
+        deep[n] = 0;
+        if (depth == 512) {
+            CHECK_OK(botsession_begin(e, deep, &u));
+            botsession_rollback(u);
+        } else {
+            CHECK_RC(botsession_begin(e, deep, &u), BOTSESSION_INVALID_JSON);
+            CHECK_ERROR_HAS("deeper than 512");
+        }
+    }
+    memset(deep, '[', 100000);
+    memset(deep + 100000, ']', 100000);
+    deep[200000] = 0;
+    CHECK_RC(botsession_begin(e, deep, &u), BOTSESSION_INVALID_JSON);
+    botsession_engine_free(e);
+
+    /* A store that fails at begin: the status and a message naming the store's failure. */
+    e = engine_on_counting(NULL);
+    c.fail_next = 4;
+    CHECK_RC(botsession_begin(e, GROUP_MESSAGE, &u), BOTSESSION_CALLBACK);
+    CHECK_ERROR_HAS("the disk is on fire");
+    /* It works again once the store does. */
+    u = begin(e, GROUP_MESSAGE);
+    CHECK_OK(botsession_set(u, NULL, "7"));
+    /* A commit whose write fails: the status, nothing written. */
+    c.fail_next = 9;
+    CHECK_RC(botsession_commit(u), BOTSESSION_CALLBACK);
+    CHECK_ERROR_HAS("write callback");
+    CHECK(counting_get(&c, CHAT_KEY) == NULL);
+    botsession_engine_free(e);
+}
+
+static void test_lifetimes_and_locks(void) {
+    botsession_engine *e = engine_on_counting("{\"lock_timeout_ms\": 0, \"initial\": 0}");
+    botsession_update *u, *u2 = (botsession_update *)1;
+    char *json;
+
+    /* An open update keeps its engine alive after botsession_engine_free. */
+    u = begin(e, GROUP_MESSAGE);
+    /* A second update of the same chat waits for the first; with lock_timeout_ms 0 it is BUSY. */
+    CHECK_RC(botsession_begin(e, GROUP_MESSAGE, &u2), BOTSESSION_BUSY);
+    CHECK_ERROR_HAS("lock_timeout_ms");
+    CHECK(u2 == NULL);
+    /* Updates of other chats and without a chat are not held up. */
+    CHECK_OK(botsession_begin(e, INLINE_QUERY, &u2));
+    botsession_rollback(u2);
+    botsession_engine_free(e);
+    CHECK_OK(botsession_set(u, NULL, "1"));
+    CHECK_OK(botsession_get(u, NULL, &json));
+    CHECK_TAKE_STR(json, "1");
+    CHECK_OK(botsession_commit(u));
+    CHECK_STR(counting_get(&c, CHAT_KEY), "1");
+
+    /* After commit (or rollback) the key is free again. */
+    e = engine_on_counting("{\"lock_timeout_ms\": 0}");
+    u = begin(e, GROUP_MESSAGE);
+    botsession_rollback(u);
+    u = begin(e, GROUP_MESSAGE);
+    CHECK_OK(botsession_commit(u));
+    u = begin(e, GROUP_MESSAGE);
+    botsession_rollback(u);
+    botsession_engine_free(e);
+    counting_reset(&c);
+    CHECK(c.released >= 1);
+}
+
+int main(void) {
+    test_commit_table();
+    test_grammy_strict();
+    test_grammy_prefix_and_objects();
+    test_values_and_bad_input();
+    test_lifetimes_and_locks();
+    counting_reset(&c);
+    report_passed("test_update");
+    return 0;
+}

@@ -1,0 +1,372 @@
+/*
+ * botsession.h - the C API of BotSession, a session engine for chat-bot runtimes.
+ *
+ * For every incoming update (a Telegram update as JSON text), BotSession resolves a session key,
+ * loads the session value (JSON text) from a store, lets the bot's handler read and replace it,
+ * and writes back what the handler left. It follows the session plugin of grammY.
+ *
+ *     botsession_store *store;  botsession_engine *engine;  botsession_update *u;
+ *     botsession_store_open("sqlite:sessions.db", NULL, &store);
+ *     botsession_engine_new("{\"initial\": {\"count\": 0}}", &engine);
+ *     botsession_engine_set_store(engine, NULL, store);
+ *     botsession_store_close(store);            // the engine keeps it alive
+ *     if (botsession_begin(engine, update_json, &u) == BOTSESSION_OK) {
+ *         char *json;
+ *         botsession_get(u, NULL, &json);        // {"count":0}
+ *         botsession_set(u, NULL, "{\"count\":1}");
+ *         botsession_free(json);
+ *         botsession_commit(u);                 // writes {"count":1}; frees u
+ *     }
+ *     botsession_engine_free(engine);
+ *
+ * CONVENTIONS
+ *
+ * Statuses. Every function that can fail returns an int status: BOTSESSION_OK (0) or one of the
+ * codes below. A failure also records a message for the calling thread, read with
+ * botsession_last_error(). Results come back through out-parameters, which are set to NULL (or
+ * 0) when a call fails.
+ *
+ * Ownership. A `char *` the library hands out is the caller's, to be freed exactly once with
+ * botsession_free(). Strings the caller passes in are only borrowed for the duration of the
+ * call. Callbacks hand data back through a botsession_buffer sink, which copies it, so callback
+ * authors keep their own memory. Every `*_open`/`*_new`/`begin` has exactly one way to release
+ * what it made: *_close, *_free, or commit/rollback.
+ *
+ * Lifetimes. Stores, engines and iterators are reference-counted among themselves: an engine
+ * keeps the stores it uses alive after botsession_store_close(), an iterator keeps its store
+ * alive, and an open update keeps its engine alive after botsession_engine_free(). An object goes
+ * when its last user does. Using a handle after the call that releases it (close, free, commit,
+ * rollback) is use after free, as with free(): undefined behaviour, not an error status.
+ *
+ * Threads. The library is thread-safe. Stores (botsession_store) and engines
+ * (botsession_engine) may be shared by any number of threads once configured. An update
+ * (botsession_update) and an iterator (botsession_iter) belong to one thread at a time: they may
+ * move between threads, but must not be used by two at once. Callbacks run on the thread that
+ * made the call that needs them, possibly on several threads at once for a shared engine or
+ * store; they must be thread-safe accordingly. The library never holds an internal mutex while it
+ * calls a callback. Updates with the same session key are serialised (see botsession_begin);
+ * key and initial callbacks, and a custom store's methods, may run while that key is held.
+ *
+ * fork(). Handles created before fork() must not be used in the child; create new ones there.
+ *
+ * JSON. Every JSON text is UTF-8, NUL-terminated, validated strictly (RFC 8259, as JavaScript's
+ * JSON.parse accepts it) and never re-serialised: a value is stored and returned as the exact
+ * text that was set, so `0.1` and integers beyond 64 bits keep their text. JSON nested deeper
+ * than 512 levels is refused.
+ *
+ * Keys. Session keys are UTF-8 byte strings of at most 1,024 bytes, compared as bytes.
+ */
+#ifndef BOTSESSION_H
+#define BOTSESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------------------------
+ * Versions and statuses
+ * ------------------------------------------------------------------------------------------- */
+
+/* The version this header describes: major * 1000000 + minor * 1000 + patch. Bindings compare it
+ * with botsession_version_number() at load time. */
+#define BOTSESSION_VERSION_NUMBER 1000
+#define BOTSESSION_VERSION "0.1.0"
+
+#define BOTSESSION_OK             0  /* success */
+#define BOTSESSION_ERROR          1  /* a failure that fits no other status, or an operation the
+                                        store cannot do (iterating a custom store without keys) */
+#define BOTSESSION_MISUSE         2  /* a caller's mistake: NULL argument, a handle in the wrong
+                                        state, an unknown fragment, a key that is not UTF-8 */
+#define BOTSESSION_INVALID_JSON   3  /* malformed JSON in an update, value or callback result */
+#define BOTSESSION_INVALID_OPTION 4  /* an unknown, malformed or wrong-typed option */
+#define BOTSESSION_NO_KEY         5  /* session data touched for an update without a session key */
+#define BOTSESSION_STORAGE        6  /* I/O or database failure, store unreachable, corrupt file */
+#define BOTSESSION_CONFLICT       7  /* a concurrent writer won; run the handler again */
+#define BOTSESSION_TOO_BIG        8  /* a value above max_value_bytes, a key above 1,024 bytes */
+#define BOTSESSION_CALLBACK       9  /* a user callback failed */
+#define BOTSESSION_MIGRATION     10  /* stored data cannot be migrated */
+#define BOTSESSION_BUSY          11  /* timed out waiting for a lock */
+
+/* Opaque handles. */
+typedef struct botsession_store  botsession_store;   /* a place where sessions live */
+typedef struct botsession_engine botsession_engine;  /* the session middleware's configuration */
+typedef struct botsession_update botsession_update;  /* one update being handled */
+typedef struct botsession_iter   botsession_iter;    /* a cursor over a store's entries */
+typedef struct botsession_buffer botsession_buffer;  /* a sink a callback writes its result to */
+
+/* ---------------------------------------------------------------------------------------------
+ * Library
+ * ------------------------------------------------------------------------------------------- */
+
+/* The library's version as text, such as "0.1.0". Static storage: never free it. */
+const char *botsession_version(void);
+
+/* The library's version as a number, equal to the BOTSESSION_VERSION_NUMBER of the header it was
+ * built with (1000 for 0.1.0). */
+int botsession_version_number(void);
+
+/* The name of a status, such as "BOTSESSION_NO_KEY"; "BOTSESSION_UNKNOWN" for a number that is
+ * no status. Static storage: never free it. */
+const char *botsession_status_name(int status);
+
+/* The message of this thread's last failure: what was wrong and what to do. Owned by the
+ * library; valid until the next failing call on the same thread (successful calls leave it as it
+ * is). "" when this thread has had no failure. Never NULL. */
+const char *botsession_last_error(void);
+
+/* Frees a pointer the library returned (a JSON text, a key). NULL is a no-op. */
+void botsession_free(void *ptr);
+
+/* Copies `len` bytes at `data` into `buf`, replacing what an earlier call put there; `data` may
+ * be NULL only when `len` is 0 (an empty result, which is not the same as leaving the buffer
+ * unset). Used by callbacks to hand back their result; the buffer is valid only during the
+ * callback it was passed to.
+ * Returns OK, or MISUSE when `buf` is NULL or `data` is NULL with `len` > 0. */
+int botsession_buffer_set(botsession_buffer *buf, const char *data, size_t len);
+
+/* Called from inside a callback that is about to return failure, to say why: `message` becomes
+ * part of the CALLBACK status's message. Copies `message`; NULL clears it. It applies to the
+ * callback running on this thread only; outside a callback it has no effect. */
+void botsession_callback_error(const char *message);
+
+/* ---------------------------------------------------------------------------------------------
+ * Callbacks. Each returns 0 on success; anything else is a failure, reported as
+ * BOTSESSION_CALLBACK (with the text given to botsession_callback_error, if any). The pointers
+ * they receive are borrowed for the call. `user_data` is what was registered with the callback;
+ * it must stay valid for as long as the object it was given to.
+ * ------------------------------------------------------------------------------------------- */
+
+/* Finds the session key of an update. Set `key_out` to the key's bytes (an empty key "" is
+ * valid); leave it unset for "this update has no key". A key containing a NUL byte or invalid
+ * UTF-8 is a CALLBACK failure; one longer than 1,024 bytes (prefix included) is TOO_BIG. */
+typedef int (*botsession_key_fn)(void *user_data, const char *update_json,
+                                 botsession_buffer *key_out);
+
+/* Makes the initial value of a session the store does not have: set `json_out` to a JSON text,
+ * or leave it unset for "absent". */
+typedef int (*botsession_initial_fn)(void *user_data, botsession_buffer *json_out);
+
+/* Migrates stored data (used by the enhancer): set `json_out` to the migrated JSON text, or
+ * leave it unset to make the data read as absent. */
+typedef int (*botsession_migrate_fn)(void *user_data, const char *old_json,
+                                     botsession_buffer *json_out);
+
+/* A clock for expiry: milliseconds since the Unix epoch. */
+typedef int64_t (*botsession_clock_fn)(void *user_data);
+
+/* The methods of a custom store. `read`, `write` and `remove` are required; `has`, `keys` and
+ * `release` may be NULL. Set `size` to sizeof(botsession_store_methods): the struct may grow in
+ * later versions, and members beyond `size` are treated as NULL. */
+typedef struct botsession_store_methods {
+    size_t size;
+    /* Sets `json_out` to the JSON text stored under `key`; leaves it unset when there is none. */
+    int  (*read)(void *user_data, const char *key, botsession_buffer *json_out);
+    /* Stores the JSON text `json` under `key`, replacing what was there. */
+    int  (*write)(void *user_data, const char *key, const char *json);
+    /* Removes `key`; removing an absent key succeeds. */
+    int  (*remove)(void *user_data, const char *key);
+    /* Sets *exists_out to 1 when a value is stored under `key`, else 0. Without it, `read`
+     * answers. */
+    int  (*has)(void *user_data, const char *key, int *exists_out);
+    /* Sets `json_array_out` to a JSON array of the keys (strings) that start with `prefix`
+     * ("" for all). Without it, the store cannot be iterated (ERROR). */
+    int  (*keys)(void *user_data, const char *prefix, botsession_buffer *json_array_out);
+    /* Called once when the store is gone (its last user let go), to free `user_data`. */
+    void (*release)(void *user_data);
+} botsession_store_methods;
+
+/* ---------------------------------------------------------------------------------------------
+ * Stores
+ * ------------------------------------------------------------------------------------------- */
+
+/* Opens a built-in store. `uri` is one of:
+ *   "memory:"          an in-process map, gone with the process. Options: {"ttl_ms": N}, a
+ *                      lifetime after each write (expired entries are invisible and reclaimed).
+ *   "sqlite:PATH"      a SQLite file (created if missing) in WAL mode, safe for several
+ *                      processes; "sqlite::memory:" is a private in-memory database. Options:
+ *                      {"table": "sessions"} (letters, digits, underscores),
+ *                      {"synchronous": "normal"|"full"|"off"} ("normal": no commit is lost when
+ *                      the process crashes; "full": none on power loss either),
+ *                      {"busy_timeout_ms": 5000} (how long a write waits for another process).
+ *   "file:DIR", "postgresql://..."   not available in this version (ERROR).
+ * `options_json` is a JSON object of options, or NULL for the defaults.
+ * On success *out is a new store, released with botsession_store_close().
+ * Returns OK; MISUSE (NULL uri or out); INVALID_OPTION (unknown URI scheme, unknown or
+ * wrong-typed option); INVALID_JSON (malformed options); STORAGE (the file cannot be opened or
+ * is not a database); BUSY (another process holds the database locked); ERROR (a store this
+ * version does not have). */
+int botsession_store_open(const char *uri, const char *options_json, botsession_store **out);
+
+/* Makes a store of the caller's methods. `methods` is copied; `user_data` is passed to every
+ * method and must stay valid until `release` is called (or, without `release`, until the store
+ * is gone). On success *out is a new store, released with botsession_store_close().
+ * Returns OK, or MISUSE (NULL methods or out; `size` too small; `read`, `write` or `remove`
+ * missing). A failure does not call `release`. */
+int botsession_store_custom(const botsession_store_methods *methods, void *user_data,
+                            botsession_store **out);
+
+/* Wraps a store in grammY's enhancer (expiry, versioned migrations). Not available in this
+ * version: returns ERROR (MISUSE for NULL arguments). */
+int botsession_store_enhance(botsession_store *inner, const char *options_json,
+                             botsession_store **out);
+
+/* Registers a migration with an enhanced store. Not available in this version: returns ERROR
+ * (MISUSE for NULL arguments). */
+int botsession_store_add_migration(botsession_store *enhanced, double version,
+                                   botsession_migrate_fn fn, void *user_data);
+
+/* Reads the value stored under `key`. On success *json_out is a new NUL-terminated JSON text
+ * (free it with botsession_free), or NULL when the key is absent. A stored JSON null is returned
+ * as the text "null". Returns OK; MISUSE (NULL argument, key not UTF-8); TOO_BIG (key above
+ * 1,024 bytes); STORAGE or BUSY (the store failed); INVALID_JSON (the stored text is not JSON);
+ * CALLBACK (a custom store's method failed). */
+int botsession_store_read(botsession_store *s, const char *key, char **json_out);
+
+/* Stores the JSON text `json` under `key`, replacing what was there.
+ * Returns OK; MISUSE (NULL argument, key not UTF-8); TOO_BIG (key above 1,024 bytes, or a
+ * value the store cannot hold); INVALID_JSON (`json` is not JSON); STORAGE, BUSY, CALLBACK. */
+int botsession_store_write(botsession_store *s, const char *key, const char *json);
+
+/* Removes `key`; removing an absent key is OK.
+ * Returns OK; MISUSE; TOO_BIG; STORAGE, BUSY, CALLBACK. */
+int botsession_store_delete(botsession_store *s, const char *key);
+
+/* Sets *exists_out to 1 when a value is stored under `key`, else 0 (expired values do not
+ * count). Returns OK; MISUSE; TOO_BIG; STORAGE, BUSY, CALLBACK. */
+int botsession_store_has(botsession_store *s, const char *key, int *exists_out);
+
+/* Sets the clock that expiry reads (a memory store's ttl_ms; enhancers wrapping this store);
+ * `fn` NULL returns to the system clock. `user_data` must stay valid while the clock is set.
+ * Returns OK, or MISUSE (NULL store). */
+int botsession_store_set_clock(botsession_store *s, botsession_clock_fn fn, void *user_data);
+
+/* Starts iterating over the entries whose keys start with `prefix` (NULL or "" for all): in
+ * insertion order for memory stores, in key byte order for SQLite, in the order a custom store's
+ * `keys` gives. Entries written or deleted during the iteration may or may not be seen; every
+ * entry that exists throughout is seen once. The iterator keeps the store alive; free it with
+ * botsession_iter_free(). Returns OK; MISUSE (NULL store or out); ERROR (a custom store without
+ * `keys`); CALLBACK; STORAGE. */
+int botsession_store_iter(botsession_store *s, const char *prefix, botsession_iter **out);
+
+/* Moves to the next entry: *key_out and *json_out become new strings (free each with
+ * botsession_free), or both NULL at the end. `json_out` may be NULL when only keys are wanted.
+ * Returns OK; MISUSE (NULL it or key_out); STORAGE, BUSY, INVALID_JSON, CALLBACK. */
+int botsession_iter_next(botsession_iter *it, char **key_out, char **json_out);
+
+/* Frees an iterator. NULL is a no-op. */
+void botsession_iter_free(botsession_iter *it);
+
+/* Releases the caller's reference to a store. The store closes (connections closed, a custom
+ * store's `release` called) when no engine or iterator uses it any more. NULL is a no-op. */
+void botsession_store_close(botsession_store *s);
+
+/* ---------------------------------------------------------------------------------------------
+ * Engines
+ * ------------------------------------------------------------------------------------------- */
+
+/* Makes an engine from a JSON object of options (NULL for the defaults):
+ *   "key":     how the session key is found in an update: "chat" (default, grammY's
+ *              ctx.chatId), "user", "user-chat" ("<user>/<chat>"), "chat-topic"
+ *              ("<chat>/<thread>" in forum topics), "business" (the business connection id).
+ *   "prefix":  a string put in front of every defined key.
+ *   "initial": the JSON value a session starts with when the store has none (persisted at
+ *              commit, as in grammY). Absent or null: no initial value.
+ *   "lazy":    true to read the session at the first botsession_get instead of at begin.
+ *   "fragments": {"name": {"key":..., "prefix":..., "initial":..., "lazy":...}, ...}: several
+ *              sessions per update, each with its own options and store. Cannot be combined
+ *              with the four options above at the top level.
+ *   "max_value_bytes": the largest value botsession_set accepts (default 1048576).
+ *   "lock_timeout_ms": how long begin waits for a key another update holds (default 10000; 0
+ *              fails at once with BUSY).
+ * On success *out is a new engine, released with botsession_engine_free().
+ * Returns OK; MISUSE (NULL out); INVALID_JSON; INVALID_OPTION (unknown or wrong-typed option,
+ * unknown key strategy, duplicate option); ERROR (follow_chat_migrations: not available in this
+ * version). */
+int botsession_engine_new(const char *options_json, botsession_engine **out);
+
+/* Sets the store of `fragment` (NULL for the single session). A fragment without a store gets
+ * its own memory store at the first begin. The engine keeps `s` alive.
+ * Returns OK; MISUSE (NULL engine or store, unknown fragment, a fragment name for an engine
+ * without fragments or NULL for one with them, or the engine has already begun an update). */
+int botsession_engine_set_store(botsession_engine *e, const char *fragment, botsession_store *s);
+
+/* Sets a key callback for `fragment`, replacing its "key" strategy ("prefix" still applies).
+ * Returns OK, or MISUSE as for botsession_engine_set_store (also for a NULL fn). */
+int botsession_engine_set_key_fn(botsession_engine *e, const char *fragment,
+                                 botsession_key_fn fn, void *user_data);
+
+/* Sets an initial callback for `fragment`, replacing its "initial" value. It is called when a
+ * session is read and the store has none.
+ * Returns OK, or MISUSE as for botsession_engine_set_store (also for a NULL fn). */
+int botsession_engine_set_initial_fn(botsession_engine *e, const char *fragment,
+                                     botsession_initial_fn fn, void *user_data);
+
+/* Releases the caller's reference to an engine; open updates keep it alive until they end.
+ * NULL is a no-op. */
+void botsession_engine_free(botsession_engine *e);
+
+/* ---------------------------------------------------------------------------------------------
+ * One update
+ *
+ * A handler runs between botsession_begin and botsession_commit (or botsession_rollback when it
+ * fails). What commit writes, per session:
+ *   stored absent, handler did nothing, no initial value   -> no I/O
+ *   stored absent, handler did nothing, initial value I    -> writes I
+ *   stored V, handler only read it                         -> no write
+ *   handler set X                                          -> writes X if it differs from what
+ *                                                             the store holds; deletes if X is null
+ *   stored absent, handler set null                        -> no I/O
+ * With a memory store's ttl_ms, a session the handler read or set is written back even when
+ * unchanged, to refresh its lifetime.
+ * ------------------------------------------------------------------------------------------- */
+
+/* Starts handling an update (its JSON text): resolves the session key of every fragment, waits
+ * until no other open update holds those keys (at most lock_timeout_ms), and reads every strict
+ * session that has a key (lazy ones are read at their first get). The first begin freezes the
+ * engine's configuration. On success *out is a new update handle that belongs to the calling
+ * thread until it is ended with botsession_commit() or botsession_rollback(), exactly once.
+ * Returns OK; MISUSE (NULL argument); INVALID_JSON (the update is not JSON); CALLBACK (a key or
+ * initial callback failed or gave a bad key); TOO_BIG (a key above 1,024 bytes); INVALID_OPTION
+ * (two fragments resolve to the same key in the same store); BUSY (lock_timeout_ms passed while
+ * another update held a key); STORAGE, INVALID_JSON, CALLBACK (reading a session failed). */
+int botsession_begin(botsession_engine *e, const char *update_json, botsession_update **out);
+
+/* Gets the session value of `fragment` (NULL for the single session): *json_out becomes a new
+ * JSON text (free it with botsession_free), or NULL when there is no session. A lazy session is
+ * read on its first get. Returns OK; MISUSE (NULL u or json_out, unknown fragment); NO_KEY (the
+ * update has no key for this session; botsession_last_error() gives grammY's message);
+ * STORAGE, INVALID_JSON, CALLBACK (reading a lazy session failed). */
+int botsession_get(botsession_update *u, const char *fragment, char **json_out);
+
+/* Replaces the session value of `fragment` with the JSON text `json`; NULL or "null" deletes the
+ * session at commit. The size is checked before the JSON is parsed. Nothing is written before
+ * commit. Returns OK; MISUSE; NO_KEY; TOO_BIG (above max_value_bytes); INVALID_JSON. On failure
+ * the session keeps its previous value. */
+int botsession_set(botsession_update *u, const char *fragment, const char *json);
+
+/* Deletes every session of the update that has a key, at commit; sessions without a key are
+ * skipped. Returns OK or MISUSE (NULL u). */
+int botsession_clear(botsession_update *u);
+
+/* Gets the session key of `fragment`: *key_out becomes a new string (free it with
+ * botsession_free), or NULL when the update has no key for it.
+ * Returns OK or MISUSE (NULL argument, unknown fragment). */
+int botsession_key(botsession_update *u, const char *fragment, char **key_out);
+
+/* Writes back what the handler left (see the table above), releases the update's keys, and
+ * frees `u`, whatever the result: do not use `u` afterwards. Sessions in one SQLite store are
+ * written in one transaction. Returns OK; MISUSE (NULL u); STORAGE, BUSY, CALLBACK, TOO_BIG (the
+ * write failed; the message names the fragments written before the failure, if any). */
+int botsession_commit(botsession_update *u);
+
+/* Ends the update without writing anything, releases its keys, and frees `u`. NULL is a no-op. */
+void botsession_rollback(botsession_update *u);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BOTSESSION_H */
