@@ -52,6 +52,6 @@ let package = Package(
             ]),
         .testTarget(
             name: "BotSessionTests",
-            dependencies: ["BotSession", "CJansson"]),
+            dependencies: ["BotSession", "CJansson", "CSQLite"]),
     ]
 )
