@@ -28,7 +28,7 @@ VALGRIND    := valgrind -q --leak-check=full --show-leak-kinds=definite,indirect
 C_TEST_SOURCES := $(wildcard Tests/C/test_*.c)
 C_TESTS        := $(patsubst Tests/C/%.c,build/tests/%,$(C_TEST_SOURCES))
 
-.PHONY: all build deps test-deps test swift-test c-test abi-check stage demo install clean
+.PHONY: all build deps test-deps test swift-test c-test abi-check readme-check stage demo install clean
 
 all: build
 
@@ -60,6 +60,7 @@ test: test-deps
 	$(SWIFT) test
 	@$(MAKE) --no-print-directory abi-check
 	@$(MAKE) --no-print-directory c-test
+	@$(MAKE) --no-print-directory readme-check
 	@echo "== all test suites passed"
 
 swift-test: test-deps
@@ -68,6 +69,10 @@ swift-test: test-deps
 abi-check: stage
 	@echo "== ABI check of the built library"
 	scripts/check-abi.sh $(RELEASE_LIB) include/botsession.h
+
+readme-check: stage
+	@echo "== the README's quick starts"
+	SWIFT=$(SWIFT) scripts/check-readme.sh $(STAGE)
 
 build/tests/%: Tests/C/%.c Tests/C/check.h $(STAGE)/lib/pkgconfig/botsession.pc
 	@mkdir -p build/tests

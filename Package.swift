@@ -50,6 +50,11 @@ let package = Package(
                     "-use-ld=lld",
                 ])
             ]),
+        // The README's Swift quick start, built and run by scripts/check-readme.sh.
+        .executableTarget(
+            name: "SwiftQuickStart",
+            dependencies: ["BotSession"],
+            path: "examples/swift-quickstart"),
         .testTarget(
             name: "BotSessionTests",
             dependencies: ["BotSession", "CJansson", "CSQLite"]),

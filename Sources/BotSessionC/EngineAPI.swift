@@ -17,7 +17,7 @@ public func botsession_engine_new_c(_ options: UnsafePointer<CChar>?, _ out: Uns
 public func botsession_engine_set_store_c(_ e: OpaquePointer?, _ fragment: UnsafePointer<CChar>?, _ s: OpaquePointer?) -> Int32 {
     call { () throws(BotSessionError) in
         let engine = try object(e, as: Engine.self, "e")
-        try engine.setStore(try store(s, "s"), fragment: optionalBytes(fragment))
+        try engine.setStore(try store(s, "s"), fragmentBytes: optionalBytes(fragment))
     }
 }
 
@@ -27,7 +27,7 @@ public func botsession_engine_set_key_fn_c(_ e: OpaquePointer?, _ fragment: Unsa
     call { () throws(BotSessionError) in
         let engine = try object(e, as: Engine.self, "e")
         guard let fn else { throw misuse("fn is NULL") }
-        try engine.setKeyFunction(keyFunction(fn, userData), fragment: optionalBytes(fragment))
+        try engine.setKeyFunction(keyFunction(fn, userData), fragmentBytes: optionalBytes(fragment))
     }
 }
 
@@ -37,7 +37,7 @@ public func botsession_engine_set_initial_fn_c(_ e: OpaquePointer?, _ fragment: 
     call { () throws(BotSessionError) in
         let engine = try object(e, as: Engine.self, "e")
         guard let fn else { throw misuse("fn is NULL") }
-        try engine.setInitial(initialFunction(fn, userData), fragment: optionalBytes(fragment))
+        try engine.setInitial(initialFunction(fn, userData), fragmentBytes: optionalBytes(fragment))
     }
 }
 

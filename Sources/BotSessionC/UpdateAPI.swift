@@ -22,7 +22,7 @@ public func botsession_get_c(_ u: OpaquePointer?, _ fragment: UnsafePointer<CCha
     return call { () throws(BotSessionError) in
         let update = try object(u, as: SessionUpdate.self, "u")
         guard let out else { throw misuse("json_out is NULL") }
-        let value = try update.get(optionalBytes(fragment))
+        let value = try update.get(fragmentBytes: optionalBytes(fragment))
         out.pointee = try value.map { (v) throws(BotSessionError) in try copyOut(v.bytes) }
     }
 }
@@ -32,7 +32,7 @@ public func botsession_set_c(_ u: OpaquePointer?, _ fragment: UnsafePointer<CCha
     call { () throws(BotSessionError) in
         let update = try object(u, as: SessionUpdate.self, "u")
         let value: UnsafeBufferPointer<UInt8>? = json == nil ? nil : try bytes(json, "json")
-        try update.set(optionalBytes(fragment), json: value)
+        try update.set(fragmentBytes: optionalBytes(fragment), json: value)
     }
 }
 
@@ -50,7 +50,7 @@ public func botsession_key_c(_ u: OpaquePointer?, _ fragment: UnsafePointer<CCha
     return call { () throws(BotSessionError) in
         let update = try object(u, as: SessionUpdate.self, "u")
         guard let out else { throw misuse("key_out is NULL") }
-        let key = try update.key(optionalBytes(fragment))
+        let key = try update.key(fragmentBytes: optionalBytes(fragment))
         out.pointee = try key.map { (k) throws(BotSessionError) in try copyOut(k.bytes) }
     }
 }

@@ -8,7 +8,7 @@ import Testing
 
     func engine(_ options: String = "{}", store: any SessionStore) throws -> Engine {
         let engine = try Engine(json: options)
-        try engine.setStore(store, fragment: nil as String?)
+        try engine.setStore(store, fragment: nil)
         return engine
     }
 

@@ -10,7 +10,7 @@ import Testing
     /// `threads` workers increment one counter `times` times each through one engine.
     func increment(store: any SessionStore, threads: Int, times: Int) throws -> Int {
         let engine = try Engine(json: "{\"initial\": 0}")
-        try engine.setStore(store, fragment: nil as String?)
+        try engine.setStore(store, fragment: nil)
         nonisolated(unsafe) var failures: [BotSessionError] = []
         let failureLock = PThreadMutex()
         DispatchQueue.concurrentPerform(iterations: threads) { _ in

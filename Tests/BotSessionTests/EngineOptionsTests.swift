@@ -51,9 +51,9 @@ import Testing
 
     @Test func configurationFreezesAtFirstBegin() throws {
         let engine = try Engine(json: nil)
-        try engine.setStore(MemoryStore(), fragment: nil as String?)
+        try engine.setStore(MemoryStore(), fragment: nil)
         try engine.begin(update: "{}").rollback()
-        #expect(throws: BotSessionError.self) { try engine.setStore(MemoryStore(), fragment: nil as String?) }
+        #expect(throws: BotSessionError.self) { try engine.setStore(MemoryStore(), fragment: nil) }
         #expect(throws: BotSessionError.self) { try engine.setInitial(.none) }
     }
 

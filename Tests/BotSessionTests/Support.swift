@@ -81,10 +81,10 @@ final class CountingStore: SessionStore, @unchecked Sendable {
 extension SessionUpdate {
     /// The single session's value as a string, or nil.
     func value(_ fragment: String? = nil) throws(BotSessionError) -> String? {
-        try get(fragment.map { Array($0.utf8) })?.string
+        try get(fragment)?.string
     }
 
     func set(_ fragment: String? = nil, _ text: String?) throws(BotSessionError) {
-        try set(fragment.map { Array($0.utf8) }, text.map { try! JSONText($0) })
+        try set(fragment, text.map { try! JSONText($0) })
     }
 }

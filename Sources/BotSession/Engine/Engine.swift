@@ -46,22 +46,32 @@ public final class Engine: @unchecked Sendable {
 
     /// Where `fragment` (nil for the single session) is stored. Without a store, a fragment gets
     /// its own memory store at the first `begin`, as in grammY.
-    public func setStore(_ store: any SessionStore, fragment: [UInt8]? = nil) throws(BotSessionError) {
-        try configure(fragment) { $0.store = store }
+    public func setStore(_ store: any SessionStore, fragment: String? = nil) throws(BotSessionError) {
+        try setStore(store, fragmentBytes: fragment.map { Array($0.utf8) })
     }
 
-    /// A key function for `fragment`, replacing its `key` strategy.
-    public func setKeyFunction(_ function: @escaping KeyFunction, fragment: [UInt8]? = nil) throws(BotSessionError) {
-        try configure(fragment) { $0.options.key = .custom(function) }
+    /// A key function for `fragment`, replacing its `key` strategy (`prefix` still applies).
+    public func setKeyFunction(_ function: @escaping KeyFunction, fragment: String? = nil) throws(BotSessionError) {
+        try setKeyFunction(function, fragmentBytes: fragment.map { Array($0.utf8) })
     }
 
-    /// An initial function for `fragment`, replacing its `initial` value.
-    public func setInitial(_ initial: InitialValue, fragment: [UInt8]? = nil) throws(BotSessionError) {
-        try configure(fragment) { $0.options.initial = initial }
+    /// The initial value of `fragment`, replacing the one from the options.
+    public func setInitial(_ initial: InitialValue, fragment: String? = nil) throws(BotSessionError) {
+        try setInitial(initial, fragmentBytes: fragment.map { Array($0.utf8) })
     }
 
-    public func setStore(_ store: any SessionStore, fragment: String?) throws(BotSessionError) {
-        try setStore(store, fragment: fragment.map { Array($0.utf8) })
+    // The same, with fragment names as bytes (as they come from C).
+
+    public func setStore(_ store: any SessionStore, fragmentBytes name: [UInt8]?) throws(BotSessionError) {
+        try configure(name) { $0.store = store }
+    }
+
+    public func setKeyFunction(_ function: @escaping KeyFunction, fragmentBytes name: [UInt8]?) throws(BotSessionError) {
+        try configure(name) { $0.options.key = .custom(function) }
+    }
+
+    public func setInitial(_ initial: InitialValue, fragmentBytes name: [UInt8]?) throws(BotSessionError) {
+        try configure(name) { $0.options.initial = initial }
     }
 
     private func configure(_ name: [UInt8]?, _ change: (inout Fragment) -> Void) throws(BotSessionError) {

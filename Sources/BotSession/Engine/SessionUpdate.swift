@@ -103,7 +103,11 @@ public final class SessionUpdate {
 
     /// The session value of `fragment` (nil for the single session), or nil when there is none.
     /// A lazy fragment is read now, the first time.
-    public func get(_ fragment: [UInt8]? = nil) throws(BotSessionError) -> JSONText? {
+    public func get(_ fragment: String? = nil) throws(BotSessionError) -> JSONText? {
+        try get(fragmentBytes: fragment.map { Array($0.utf8) })
+    }
+
+    public func get(fragmentBytes fragment: [UInt8]?) throws(BotSessionError) -> JSONText? {
         let i = try keyedSlot(fragment, action: "access")
         if !slots[i].loaded && !slots[i].wasSet { try load(i) }
         slots[i].touched = true
@@ -112,7 +116,7 @@ public final class SessionUpdate {
 
     /// Replaces the session value; nil or `null` deletes the session at commit. Size is checked
     /// before the JSON is (TOO_BIG first).
-    public func set(_ fragment: [UInt8]? = nil, json: UnsafeBufferPointer<UInt8>?) throws(BotSessionError) {
+    public func set(fragmentBytes fragment: [UInt8]?, json: UnsafeBufferPointer<UInt8>?) throws(BotSessionError) {
         let i = try keyedSlot(fragment, action: "assign")
         var value: JSONText?
         if let json {
@@ -133,9 +137,12 @@ public final class SessionUpdate {
         slots[i].touched = true
     }
 
-    public func set(_ fragment: [UInt8]? = nil, _ value: JSONText?) throws(BotSessionError) {
-        guard let value else { return try set(fragment, json: nil) }
-        try value.bytes.withUnsafeBufferPointer { (p) throws(BotSessionError) in try set(fragment, json: p) }
+    /// Replaces the session value of `fragment` (nil for the single session); nil or `null`
+    /// deletes the session at commit.
+    public func set(_ fragment: String? = nil, _ value: JSONText?) throws(BotSessionError) {
+        let name = fragment.map { Array($0.utf8) }
+        guard let value else { return try set(fragmentBytes: name, json: nil) }
+        try value.bytes.withUnsafeBufferPointer { (p) throws(BotSessionError) in try set(fragmentBytes: name, json: p) }
     }
 
     /// Deletes every fragment that has a key at commit; fragments without a key are skipped.
@@ -150,7 +157,11 @@ public final class SessionUpdate {
     }
 
     /// The session key of `fragment`, prefix included, or nil when the update has none.
-    public func key(_ fragment: [UInt8]? = nil) throws(BotSessionError) -> SessionKey? {
+    public func key(_ fragment: String? = nil) throws(BotSessionError) -> SessionKey? {
+        try key(fragmentBytes: fragment.map { Array($0.utf8) })
+    }
+
+    public func key(fragmentBytes fragment: [UInt8]?) throws(BotSessionError) -> SessionKey? {
         try checkOpen()
         return slots[try engine.fragmentIndex(fragment)].key
     }

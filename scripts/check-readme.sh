@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Keeps the README's quick starts true: the C quick start is extracted, compiled against the
+# staged install with pkg-config, and run twice (the count must persist); the Swift quick start
+# must be the file examples/swift-quickstart/main.swift, which is built and run twice too.
+set -euo pipefail
+stage="$1"
+swift="${SWIFT:-swift}"
+root=$(pwd)
+work=$(mktemp -d /tmp/botsession-readme-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+# The first ```c block after "## C quick start".
+awk '/^## C quick start/{s=1} s&&/^```c$/{c=1;next} c&&/^```$/{exit} c{print}' README.md > "$work/quickstart.c"
+[ -s "$work/quickstart.c" ] || { echo "check-readme: no C quick start found in README.md" >&2; exit 1; }
+cc -Wall -Wextra -Werror "$work/quickstart.c" -o "$work/quickstart" \
+    $(PKG_CONFIG_PATH="$stage/lib/pkgconfig" pkg-config --cflags --libs botsession)
+first=$(cd "$work" && LD_LIBRARY_PATH="$stage/lib" ./quickstart)
+second=$(cd "$work" && LD_LIBRARY_PATH="$stage/lib" ./quickstart)
+[ "$first" = 'session before: {"count": 0}' ] || { echo "check-readme: C quick start, first run printed: $first" >&2; exit 1; }
+[ "$second" = 'session before: {"count": 1}' ] || { echo "check-readme: C quick start, second run printed: $second" >&2; exit 1; }
+echo "check-readme: the C quick start compiles with pkg-config and its count persists"
+
+awk '/^## Swift quick start/{s=1} s&&/^```swift$/{c=1;next} c&&/^```$/{exit} c{print}' README.md > "$work/readme.swift"
+if ! diff -u examples/swift-quickstart/main.swift "$work/readme.swift"; then
+    echo "check-readme: the README's Swift quick start differs from examples/swift-quickstart/main.swift" >&2
+    exit 1
+fi
+"$swift" build --package-path "$root" --product SwiftQuickStart >/dev/null
+bin="$("$swift" build --package-path "$root" --show-bin-path)/SwiftQuickStart"
+first=$(cd "$work" && "$bin")
+second=$(cd "$work" && "$bin")
+[ "$first" = '{"count": 0}' ] && [ "$second" = '{"count": 1}' ] || {
+    echo "check-readme: Swift quick start printed '$first' then '$second'" >&2; exit 1; }
+echo "check-readme: the Swift quick start builds and its count persists"
