@@ -39,7 +39,7 @@ test-deps:
 	@scripts/ensure-deps.sh test
 
 build: deps
-	$(SWIFT) build -c release --product botsession
+	$(SWIFT) build -c release --product botsession --disable-local-rpath
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
@@ -74,9 +74,14 @@ readme-check: stage
 	@echo "== the README's quick starts"
 	SWIFT=$(SWIFT) scripts/check-readme.sh $(STAGE)
 
+# The dlopen test loads the library itself: it must not be linked against it.
+build/tests/test_dlopen: Tests/C/test_dlopen.c Tests/C/check.h $(STAGE)/lib/pkgconfig/botsession.pc
+	@mkdir -p build/tests
+	$(CC) $(CFLAGS) $< -o $@ $$($(STAGE_PC) --cflags botsession) -ldl
+
 build/tests/%: Tests/C/%.c Tests/C/check.h $(STAGE)/lib/pkgconfig/botsession.pc
 	@mkdir -p build/tests
-	$(CC) $(CFLAGS) $< -o $@ $$($(STAGE_PC) --cflags --libs botsession) -lpthread
+	$(CC) $(CFLAGS) $< -o $@ $$($(STAGE_PC) --cflags --libs botsession sqlite3) -lpthread -ldl
 
 $(STAGE)/lib/pkgconfig/botsession.pc: stage
 

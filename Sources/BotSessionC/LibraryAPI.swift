@@ -13,12 +13,8 @@ private let versionText: StaticString = "0.1.0"
 private let emptyText: StaticString = ""
 private let unknownStatus: StaticString = "BOTSESSION_UNKNOWN"
 
-/// The status names as static C strings, indexed by status number.
-private let statusNames: [StaticString] = [
-    "BOTSESSION_OK", "BOTSESSION_ERROR", "BOTSESSION_MISUSE", "BOTSESSION_INVALID_JSON",
-    "BOTSESSION_INVALID_OPTION", "BOTSESSION_NO_KEY", "BOTSESSION_STORAGE", "BOTSESSION_CONFLICT",
-    "BOTSESSION_TOO_BIG", "BOTSESSION_CALLBACK", "BOTSESSION_MIGRATION", "BOTSESSION_BUSY",
-]
+/// The status names (`Status.name`) as C strings, made once and kept for the process's life.
+nonisolated(unsafe) private let statusNames: [UnsafePointer<CChar>] = Status.allCases.map { UnsafePointer(strdup($0.name)!) }
 
 private func cString(_ s: StaticString) -> UnsafePointer<CChar> {
     UnsafeRawPointer(s.utf8Start).assumingMemoryBound(to: CChar.self)
@@ -37,7 +33,7 @@ public func botsession_version_number_c() -> Int32 {
 @_cdecl("botsession_status_name")
 public func botsession_status_name_c(_ status: Int32) -> UnsafePointer<CChar> {
     guard let known = Status(rawValue: status) else { return cString(unknownStatus) }
-    return cString(statusNames[Int(known.rawValue)])
+    return statusNames[Int(known.rawValue)]
 }
 
 @_cdecl("botsession_last_error")

@@ -1,0 +1,106 @@
+/* The SQLite store when things go wrong underneath it: another program's lock, a dropped table,
+ * data that is not JSON. Each gives a clear status, changes nothing, and the store works again
+ * once the cause is gone. Uses libsqlite3 directly as "another program". */
+#include "check.h"
+#include <sqlite3.h>
+
+static sqlite3 *other_program(const char *path) {
+    sqlite3 *db;
+    if (sqlite3_open(path, &db) != SQLITE_OK) FAIL("sqlite3_open %s", path);
+    return db;
+}
+
+static void run(sqlite3 *db, const char *sql) {
+    char *error = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &error) != SQLITE_OK) FAIL("%s: %s", sql, error);
+}
+
+static const char *update =
+    "{\"update_id\":1,\"message\":{\"message_id\":1,\"date\":0,\"chat\":{\"id\":5,\"type\":\"private\"}}}";
+
+int main(void) {
+    make_test_dir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/failures.db", test_dir);
+    const char *uri = sqlite_uri("failures.db");
+    botsession_store *s;
+    botsession_engine *e;
+    botsession_update *u;
+    char *json;
+
+    CHECK_OK(botsession_store_open(uri, "{\"busy_timeout_ms\": 50}", &s));
+    CHECK_OK(botsession_engine_new("{\"initial\": 0}", &e));
+    CHECK_OK(botsession_engine_set_store(e, NULL, s));
+    CHECK_OK(botsession_store_write(s, "5", "1"));
+    sqlite3 *db = other_program(path);
+
+    /* Another program holds the write lock: BUSY after busy_timeout_ms, and nothing changes. */
+    run(db, "BEGIN IMMEDIATE");
+    CHECK_RC(botsession_store_write(s, "5", "2"), BOTSESSION_BUSY);
+    CHECK_ERROR_HAS("busy_timeout_ms");
+    CHECK_OK(botsession_begin(e, update, &u));   /* WAL: reading still works */
+    CHECK_OK(botsession_set(u, NULL, "3"));
+    CHECK_RC(botsession_commit(u), BOTSESSION_BUSY);
+    run(db, "ROLLBACK");
+    CHECK_OK(botsession_store_read(s, "5", &json));
+    CHECK_TAKE_STR(json, "1");
+    CHECK_OK(botsession_store_write(s, "5", "2"));
+
+    /* The table disappears: STORAGE; it comes back: the same handles work again. */
+    run(db, "DROP TABLE sessions");
+    CHECK_RC(botsession_store_read(s, "5", &json), BOTSESSION_STORAGE);
+    CHECK_ERROR_HAS("no such table");
+    CHECK_RC(botsession_begin(e, update, &u), BOTSESSION_STORAGE);
+    CHECK(u == NULL);
+    run(db, "CREATE TABLE sessions (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL, version INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID");
+    CHECK_OK(botsession_begin(e, update, &u));
+    CHECK_OK(botsession_get(u, NULL, &json));
+    CHECK_TAKE_STR(json, "0");
+    CHECK_OK(botsession_set(u, NULL, "10"));
+    CHECK_OK(botsession_commit(u));
+    CHECK_OK(botsession_store_read(s, "5", &json));
+    CHECK_TAKE_STR(json, "10");
+
+    /* Another program wrote a value that is not JSON: INVALID_JSON naming the key, and the row
+     * is left for the operator to inspect. */
+    run(db, "UPDATE sessions SET value = 'pizza, not json' WHERE key = '5'");
+    CHECK_RC(botsession_store_read(s, "5", &json), BOTSESSION_INVALID_JSON);
+    CHECK_ERROR_HAS("the value stored under key '5'");
+    CHECK_RC(botsession_begin(e, update, &u), BOTSESSION_INVALID_JSON);
+    botsession_iter *it;
+    char *key;
+    CHECK_OK(botsession_store_iter(s, NULL, &it));
+    CHECK_RC(botsession_iter_next(it, &key, &json), BOTSESSION_INVALID_JSON);
+    CHECK(key == NULL && json == NULL);
+    botsession_iter_free(it);
+    /* Deleting it through the store repairs the session. */
+    CHECK_OK(botsession_store_delete(s, "5"));
+    CHECK_OK(botsession_begin(e, update, &u));
+    CHECK_OK(botsession_commit(u));
+    CHECK_OK(botsession_store_read(s, "5", &json));
+    CHECK_TAKE_STR(json, "0");
+
+    /* A grammY-style row written by a plain INSERT (no version column given) is read. */
+    run(db, "INSERT INTO sessions (key, value) VALUES ('g', '{\"__d\":1}')");
+    CHECK_OK(botsession_store_read(s, "g", &json));
+    CHECK_TAKE_STR(json, "{\"__d\":1}");
+
+    /* A table made by another program without a version column gets one, keeping its rows. */
+    run(db, "CREATE TABLE legacy (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    run(db, "INSERT INTO legacy VALUES ('old', '[1,2,3]')");
+    botsession_store *legacy;
+    CHECK_OK(botsession_store_open(uri, "{\"table\": \"legacy\"}", &legacy));
+    CHECK_OK(botsession_store_read(legacy, "old", &json));
+    CHECK_TAKE_STR(json, "[1,2,3]");
+    botsession_store_close(legacy);
+    /* A table without key and value columns is refused. */
+    run(db, "CREATE TABLE unrelated (id INTEGER, name TEXT)");
+    CHECK_RC(botsession_store_open(uri, "{\"table\": \"unrelated\"}", &legacy), BOTSESSION_STORAGE);
+    CHECK_ERROR_HAS("has no key and value columns");
+
+    sqlite3_close(db);
+    botsession_engine_free(e);
+    botsession_store_close(s);
+    report_passed("test_sqlite_failures");
+    return 0;
+}
