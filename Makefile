@@ -3,6 +3,7 @@
 #   make build     builds libbotsession.so (release) into .build/release
 #   make test      every test suite: Swift tests, C tests under valgrind, the ABI check
 #   make demo      the pizza-counter bot replaying examples/updates.jsonl on sqlite:./sessions.db
+#   make bench     SPEC §12's round-trip benchmark: BotSession against hand-written C, as ratios
 #   make install   installs the library, header and botsession.pc under PREFIX (/usr/local)
 #   make clean     removes what the build made
 #
@@ -16,6 +17,8 @@ CC        ?= cc
 CFLAGS    ?= -O2 -g -Wall -Wextra -Werror -std=c11
 # STRIP=1 installs a stripped library; the test stage keeps symbols for valgrind and gdb.
 STRIP     ?= 1
+# How many round-trips `make bench` runs per contender.
+ROUND_TRIPS ?= 200000
 
 RELEASE_LIB := .build/release/libbotsession.so
 # A private install that the C tests and the demo build against, exactly as a user would.
@@ -28,7 +31,7 @@ VALGRIND    := valgrind -q --leak-check=full --show-leak-kinds=definite,indirect
 C_TEST_SOURCES := $(wildcard Tests/C/test_*.c)
 C_TESTS        := $(patsubst Tests/C/%.c,build/tests/%,$(C_TEST_SOURCES))
 
-.PHONY: all build deps test-deps test swift-test c-test abi-check readme-check stage demo install clean
+.PHONY: all build deps test-deps test swift-test c-test abi-check readme-check stage demo bench install clean
 
 all: build
 
@@ -101,6 +104,14 @@ demo: stage
 	@$(MAKE) --no-print-directory build/pizza_bot
 	@echo "== the pizza bot replays examples/updates.jsonl on sqlite:./sessions.db"
 	./build/pizza_bot sqlite:./sessions.db examples/updates.jsonl
+
+build/roundtrip: bench/roundtrip.c $(STAGE)/lib/pkgconfig/botsession.pc
+	@mkdir -p build
+	$(CC) $(CFLAGS) $< -o $@ $$($(STAGE_PC) --cflags --libs botsession sqlite3 jansson) -Wl,-rpath,$(STAGE)/lib
+
+bench: stage
+	@$(MAKE) --no-print-directory build/roundtrip
+	./build/roundtrip $(ROUND_TRIPS)
 
 clean:
 	rm -rf .build build sessions.db sessions.db-wal sessions.db-shm
