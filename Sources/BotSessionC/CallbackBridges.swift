@@ -42,6 +42,15 @@ func initialFunction(_ fn: botsession_initial_fn, _ userData: UnsafeMutableRawPo
     }
 }
 
+func migrationFunction(_ fn: botsession_migrate_fn, _ userData: UnsafeMutableRawPointer?) -> MigrationFunction {
+    let data = UserData(pointer: userData)
+    return { (old) throws(BotSessionError) in
+        try withCString(old.bytes) { (p) throws(BotSessionError) in
+            try callFilling("the migration callback") { fn(data.pointer, p, $0) }
+        }
+    }
+}
+
 func clock(_ fn: botsession_clock_fn, _ userData: UnsafeMutableRawPointer?) -> Clock {
     let data = UserData(pointer: userData)
     return { fn(data.pointer) }

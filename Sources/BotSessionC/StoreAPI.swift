@@ -49,22 +49,25 @@ public func botsession_store_custom_c(_ methods: UnsafePointer<botsession_store_
 
 @_cdecl("botsession_store_enhance")
 public func botsession_store_enhance_c(_ inner: OpaquePointer?, _ options: UnsafePointer<CChar>?,
-                                _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+                                       _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     out?.pointee = nil
     return call { () throws(BotSessionError) in
-        _ = try store(inner, "inner")
-        guard out != nil else { throw misuse("out is NULL") }
-        throw BotSessionError(.error, "the enhancer (expiry and migrations) is not available in this version yet")
+        let wrapped = try store(inner, "inner")
+        guard let out else { throw misuse("out is NULL") }
+        let enhanced = try EnhancedStore(wrapped, optionsJSON: optionalBytes(options))
+        out.pointee = handle(StoreBox(enhanced))
     }
 }
 
 @_cdecl("botsession_store_add_migration")
 public func botsession_store_add_migration_c(_ enhanced: OpaquePointer?, _ version: Double,
-                                      _ fn: botsession_migrate_fn?, _ userData: UnsafeMutableRawPointer?) -> Int32 {
+                                             _ fn: botsession_migrate_fn?, _ userData: UnsafeMutableRawPointer?) -> Int32 {
     call { () throws(BotSessionError) in
-        _ = try store(enhanced, "enhanced")
-        guard fn != nil else { throw misuse("fn is NULL") }
-        throw BotSessionError(.error, "the enhancer (expiry and migrations) is not available in this version yet")
+        guard let target = try store(enhanced, "enhanced") as? EnhancedStore else {
+            throw misuse("this store is not enhanced; add migrations to the store botsession_store_enhance returned")
+        }
+        guard let fn else { throw misuse("fn is NULL") }
+        try target.addMigration(version: version, migrationFunction(fn, userData))
     }
 }
 

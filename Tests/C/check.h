@@ -164,14 +164,23 @@ static inline int counting_remove(void *ud, const char *key) {
 static inline int counting_keys(void *ud, const char *prefix, botsession_buffer *out) {
     counting_store *c = ud;
     c->keys_calls++;
-    char json[4096] = "[";
+    /* A JSON array of strings, with quotes, backslashes and control characters escaped. */
+    static char json[COUNTING_MAX * 2100];
+    size_t n = 0;
+    json[n++] = '[';
     for (int i = 0; i < COUNTING_MAX; i++) {
         if (!c->keys[i] || strncmp(c->keys[i], prefix, strlen(prefix)) != 0) continue;
-        size_t used = strlen(json);
-        snprintf(json + used, sizeof json - used, "%s\"%s\"", used > 1 ? "," : "", c->keys[i]);
+        if (n > 1) json[n++] = ',';
+        json[n++] = '"';
+        for (const unsigned char *p = (const unsigned char *)c->keys[i]; *p; p++) {
+            if (*p == '"' || *p == '\\') { json[n++] = '\\'; json[n++] = (char)*p; }
+            else if (*p < 0x20) n += sprintf(json + n, "\\u%04x", *p);
+            else json[n++] = (char)*p;
+        }
+        json[n++] = '"';
     }
-    strcat(json, "]");
-    return botsession_buffer_set(out, json, strlen(json));
+    json[n++] = ']';
+    return botsession_buffer_set(out, json, n);
 }
 
 static inline void counting_release(void *ud) {

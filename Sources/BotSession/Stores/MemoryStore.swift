@@ -33,7 +33,7 @@ public final class MemoryStore: SessionStore, @unchecked Sendable {
     }
 
     public func read(_ key: SessionKey) throws(BotSessionError) -> StoredValue? {
-        let now = ttlMs == nil ? 0 : clock.now()
+        let now = ttlMs == nil ? 0 : now()
         return lock.withLock {
             sweep(now)
             guard let entry = live(key, now) else { return nil }
@@ -42,7 +42,7 @@ public final class MemoryStore: SessionStore, @unchecked Sendable {
     }
 
     public func has(_ key: SessionKey) throws(BotSessionError) -> Bool {
-        let now = ttlMs == nil ? 0 : clock.now()
+        let now = ttlMs == nil ? 0 : now()
         return lock.withLock {
             sweep(now)
             return live(key, now) != nil
@@ -50,12 +50,12 @@ public final class MemoryStore: SessionStore, @unchecked Sendable {
     }
 
     public func write(_ key: SessionKey, _ value: JSONText) throws(BotSessionError) {
-        let now = ttlMs == nil ? 0 : clock.now()
+        let now = ttlMs == nil ? 0 : now()
         lock.withLock { put(key, value, now) }
     }
 
     public func delete(_ key: SessionKey) throws(BotSessionError) {
-        let now = ttlMs == nil ? 0 : clock.now()
+        let now = ttlMs == nil ? 0 : now()
         lock.withLock {
             sweep(now)
             remove(key)
@@ -63,7 +63,7 @@ public final class MemoryStore: SessionStore, @unchecked Sendable {
     }
 
     public func commit(_ changes: [StoreChange]) throws(BotSessionError) {
-        let now = ttlMs == nil ? 0 : clock.now()
+        let now = ttlMs == nil ? 0 : now()
         lock.withLock {
             for change in changes {
                 switch change {
@@ -75,7 +75,7 @@ public final class MemoryStore: SessionStore, @unchecked Sendable {
     }
 
     public func cursor(prefix: [UInt8]) throws(BotSessionError) -> any StoreCursor {
-        let now = ttlMs == nil ? 0 : clock.now()
+        let now = ttlMs == nil ? 0 : now()
         let snapshot: [(key: SessionKey, value: JSONText)] = lock.withLock {
             sweep(now)
             var out: [(key: SessionKey, value: JSONText)] = []
@@ -89,7 +89,7 @@ public final class MemoryStore: SessionStore, @unchecked Sendable {
 
     /// The number of live entries (expired ones excluded).
     public var count: Int {
-        let now = ttlMs == nil ? 0 : clock.now()
+        let now = ttlMs == nil ? 0 : now()
         return lock.withLock {
             sweep(now)
             return entries.reduce(0) { $0 + (($1?.expiresAt ?? Int64.min) >= now ? 1 : 0) }

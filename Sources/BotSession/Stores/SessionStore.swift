@@ -50,8 +50,12 @@ public protocol SessionStore: AnyObject, Sendable {
     /// back every session the handler read or set, to refresh its expiry.
     var hasExpiry: Bool { get }
 
-    /// The clock that expiry reads.
+    /// The clock that expiry reads, replaced with `setClock`.
     var clock: ReplaceableClock { get }
+
+    /// The time expiry uses now, in milliseconds since the epoch: the clock set on this store,
+    /// else (for stores that wrap another) the wrapped store's time, else the system clock.
+    func now() -> Int64
 
     /// The value under `key`, or nil when there is none.
     func read(_ key: SessionKey) throws(BotSessionError) -> StoredValue?
@@ -90,6 +94,8 @@ extension SessionStore {
 
     /// Sets the clock that expiry reads; nil returns to the system clock.
     public func setClock(_ clock: Clock?) { self.clock.set(clock) }
+
+    public func now() -> Int64 { clock.now() }
 }
 
 /// A cursor over entries already collected.

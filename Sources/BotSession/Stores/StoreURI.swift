@@ -31,7 +31,9 @@ public enum StoreURI {
             return try SQLiteStore(path: path, options: sqlite)
         }
         if uri.hasPrefix("file:") {
-            throw BotSessionError(.error, "the file store (file:DIR) is not available in this version yet; use sqlite:PATH")
+            let options = try OptionObject(json: optionsJSON, what: "file store options")
+            try options.finish(known: [])
+            return try FileStore(directory: String(uri.dropFirst("file:".count)))
         }
         if uri.hasPrefix("postgresql://") || uri.hasPrefix("postgres://") {
             throw BotSessionError(.error, "the PostgreSQL store is not available in this version yet; use sqlite:PATH")

@@ -1,0 +1,239 @@
+/// A migration: the stored value's text in, the migrated value's JSON text out, or nil for
+/// "absent" (the data then reads as absent and later migrations do not run).
+public typealias MigrationFunction = @Sendable (JSONText) throws(BotSessionError) -> [UInt8]?
+
+/// grammY's `enhanceStorage`: wraps any store to add expiry and versioned migrations (SPEC §7).
+///
+/// Values are stored in grammY's wrapper, `{"v": version, "__d": data, "e": expiry_ms}`, with `v`
+/// only when migrations are registered and `e` only with a lifetime, so a grammY bot and a
+/// BotSession bot can share the data. The wrapper is built around the value's text, never by
+/// re-serialising it. Data without `__d` (written before the enhancer) reads as `{"__d": data}`.
+///
+/// Where BotSession differs from grammY on purpose: fractional versions are exact (grammY
+/// truncates them with `parseInt`); data newer than the latest migration is refused with
+/// MIGRATION (grammY relabels it); legacy data stamped with an expiry is written back migrated,
+/// at the latest version (grammY writes the unmigrated data).
+public final class EnhancedStore: SessionStore, @unchecked Sendable {
+    private struct Migration {
+        let version: Double
+        let migrate: MigrationFunction
+    }
+
+    /// A stored text taken apart.
+    private struct Wrapper {
+        /// The data's exact text.
+        var data: [UInt8]
+        /// `v`, when present.
+        var version: Double?
+        /// `e`, when present and a number.
+        var expiresAt: Int64?
+    }
+
+    public let inner: any SessionStore
+    public let ttlMs: Int64?
+    public let clock = ReplaceableClock()
+    /// The same data as the inner store, so the same key locks and clash checks.
+    public var identity: String { inner.identity }
+    public var hasExpiry: Bool { ttlMs != nil || inner.hasExpiry }
+
+    private let lock = PThreadMutex()
+    /// Sorted by version.
+    private var migrations: [Migration] = []
+    /// Set by the first operation: migrations must all be known before any data is read.
+    private var used = false
+
+    /// Wraps `inner`; `ttlMs`, when given, must be positive.
+    public init(_ inner: any SessionStore, ttlMs: Int64? = nil) {
+        self.inner = inner
+        self.ttlMs = ttlMs
+    }
+
+    /// An enhancer from its JSON options (`{"ttl_ms": N}`).
+    public convenience init(_ inner: any SessionStore, optionsJSON: [UInt8]?) throws(BotSessionError) {
+        var options = try OptionObject(json: optionsJSON, what: "enhancer options")
+        let ttl = try options.integer("ttl_ms", in: 1...Int64(Int32.max) * 1000)
+        try options.finish(known: ["ttl_ms"])
+        self.init(inner, ttlMs: ttl)
+    }
+
+    /// Registers the migration to `version`. Versions are real numbers and run in numeric
+    /// order; a duplicate or non-finite one is INVALID_OPTION, and adding one after the store
+    /// was first used is MISUSE.
+    public func addMigration(version: Double, _ migrate: @escaping MigrationFunction) throws(BotSessionError) {
+        guard version.isFinite else {
+            throw BotSessionError(.invalidOption, "a migration version must be a finite number, not \(version)")
+        }
+        try lock.withLock { () throws(BotSessionError) in
+            if used {
+                throw BotSessionError(.misuse, "migrations must be added before the enhanced store is first used; add them right after botsession_store_enhance")
+            }
+            if migrations.contains(where: { $0.version == version }) {
+                throw BotSessionError(.invalidOption, "there is already a migration to version \(EnhancedStore.format(version))")
+            }
+            migrations.append(Migration(version: version, migrate: migrate))
+            migrations.sort { $0.version < $1.version }
+        }
+    }
+
+    /// The migrations, frozen from now on.
+    private func frozenMigrations() -> [Migration] {
+        lock.withLock {
+            used = true
+            return migrations
+        }
+    }
+
+    /// This store's clock when set, else the inner store's time.
+    public func now() -> Int64 {
+        clock.custom?() ?? inner.now()
+    }
+
+    // MARK: - Store operations
+
+    public func read(_ key: SessionKey) throws(BotSessionError) -> StoredValue? {
+        let migrations = frozenMigrations()
+        guard let raw = try inner.read(key) else { return nil }
+        let wrapper = try EnhancedStore.unwrap(raw.text, key: key)
+        let now = ttlMs == nil ? 0 : self.now()
+        if ttlMs != nil, let expiresAt = wrapper.expiresAt, expiresAt < now {
+            // Expired: gone, and deleted now (housekeeping that stands even if the update rolls back).
+            try inner.delete(key)
+            return nil
+        }
+        guard let (value, migrated) = try migrate(wrapper, key: key, migrations) else { return nil }
+        if ttlMs != nil && wrapper.expiresAt == nil {
+            // Data without an expiry (legacy, or written before the lifetime was set) is stamped
+            // now, migrated and at the latest version, so that it expires too.
+            try inner.write(key, wrap(value, now: now, latest: migrations.last?.version))
+            return StoredValue(text: value)
+        }
+        return StoredValue(text: value, version: raw.version, needsWriteBack: migrated)
+    }
+
+    public func has(_ key: SessionKey) throws(BotSessionError) -> Bool {
+        _ = frozenMigrations()
+        guard ttlMs != nil else { return try inner.has(key) }
+        guard let raw = try inner.read(key) else { return false }
+        let wrapper = try EnhancedStore.unwrap(raw.text, key: key)
+        return !(wrapper.expiresAt.map { $0 < now() } ?? false)
+    }
+
+    public func write(_ key: SessionKey, _ value: JSONText) throws(BotSessionError) {
+        let latest = frozenMigrations().last?.version
+        try inner.write(key, wrap(value, now: ttlMs == nil ? 0 : now(), latest: latest))
+    }
+
+    public func delete(_ key: SessionKey) throws(BotSessionError) {
+        _ = frozenMigrations()
+        try inner.delete(key)
+    }
+
+    public func commit(_ changes: [StoreChange]) throws(BotSessionError) {
+        let latest = frozenMigrations().last?.version
+        let now = ttlMs == nil ? 0 : self.now()
+        try inner.commit(changes.map { change in
+            switch change {
+            case .write(let key, let value): .write(key, wrap(value, now: now, latest: latest))
+            case .delete: change
+            }
+        })
+    }
+
+    public func cursor(prefix: [UInt8]) throws(BotSessionError) -> any StoreCursor {
+        EnhancedCursor(store: self, inner: try inner.cursor(prefix: prefix))
+    }
+
+    /// An entry of the inner store as this store shows it: unwrapped, migrated, nil when expired
+    /// or migrated to absent. Nothing is written (iteration only reads).
+    fileprivate func view(_ key: SessionKey, _ raw: JSONText) throws(BotSessionError) -> JSONText? {
+        let wrapper = try EnhancedStore.unwrap(raw, key: key)
+        if ttlMs != nil, let expiresAt = wrapper.expiresAt, expiresAt < now() { return nil }
+        return try migrate(wrapper, key: key, frozenMigrations())?.value
+    }
+
+    // MARK: - Wrapping and migrating
+
+    /// Runs every migration above the data's version, in order. Returns the value and whether a
+    /// migration ran, or nil when the data is (or migrates to) absent.
+    private func migrate(_ wrapper: Wrapper, key: SessionKey, _ migrations: [Migration]) throws(BotSessionError) -> (value: JSONText, migrated: Bool)? {
+        var value = JSONText(unchecked: wrapper.data)
+        if value.isNull { return nil }
+        // With no migrations registered, `v` is ignored, as in grammY.
+        guard let latest = migrations.last?.version else { return (value, false) }
+        if let version = wrapper.version, version > latest {
+            throw BotSessionError(.migration, "the value under key \(key) is at version \(EnhancedStore.format(version)), newer than the latest migration (\(EnhancedStore.format(latest))); it was left as it is: run a version of the bot that knows it")
+        }
+        var migrated = false
+        for migration in migrations where wrapper.version.map({ migration.version > $0 }) ?? true {
+            let label = "the migration to version \(EnhancedStore.format(migration.version)) of the value under key \(key)"
+            let output: [UInt8]?
+            do {
+                output = try migration.migrate(value)
+            } catch {
+                throw error.prefixed(label)
+            }
+            guard let output else { return nil }
+            value = try JSONText(validating: output, what: "the result of \(label)")
+            if value.isNull { return nil }
+            migrated = true
+        }
+        return (value, migrated)
+    }
+
+    /// `value` in grammY's wrapper: `{"v":latest,"__d":value,"e":now+ttl}`, each field as needed.
+    private func wrap(_ value: JSONText, now: Int64, latest: Double?) -> JSONText {
+        var out: [UInt8] = [0x7B]  // {
+        if let latest { out += Array("\"v\":\(EnhancedStore.format(latest)),".utf8) }
+        out += Array("\"__d\":".utf8)
+        out += value.bytes
+        if let ttl = ttlMs { out += Array(",\"e\":\(now &+ ttl)".utf8) }
+        out.append(0x7D)  // }
+        return JSONText(unchecked: out)
+    }
+
+    /// Takes a stored text apart. Anything but an object with `__d` is legacy data.
+    private static func unwrap(_ text: JSONText, key: SessionKey) throws(BotSessionError) -> Wrapper {
+        try text.bytes.withUnsafeBufferPointer { (p) throws(BotSessionError) -> Wrapper in
+            try JSONDocument.parse(p, what: "the value under key \(key)") { (doc) throws(BotSessionError) -> Wrapper in
+                guard let data = doc.member(doc.root, "__d") else { return Wrapper(data: text.bytes) }
+                var wrapper = Wrapper(data: doc.raw(data))
+                if let v = doc.present(doc.root, "v") {
+                    guard doc.kind(v) == .number, let version = Double(String(decoding: doc.raw(v), as: UTF8.self)) else {
+                        throw BotSessionError(.migration, "the value under key \(key) has a version that is not a number (\(String(decoding: doc.raw(v).prefix(40), as: UTF8.self))); it cannot be migrated")
+                    }
+                    wrapper.version = version
+                }
+                if let e = doc.present(doc.root, "e"), doc.kind(e) == .number,
+                   let expiresAt = Double(String(decoding: doc.raw(e), as: UTF8.self)), expiresAt.isFinite {
+                    wrapper.expiresAt = expiresAt >= 9.2e18 ? Int64.max : expiresAt <= -9.2e18 ? Int64.min : Int64(expiresAt)
+                }
+                return wrapper
+            }
+        }
+    }
+
+    /// A version as JavaScript writes a number: `1`, `1.5`, `10.1`.
+    static func format(_ version: Double) -> String {
+        if version == version.rounded(), abs(version) < 9.0e15 { return String(Int64(version)) }
+        return String(version)
+    }
+}
+
+/// Iteration through an enhancer: the inner store's entries, unwrapped and migrated, without
+/// the expired ones.
+private final class EnhancedCursor: StoreCursor {
+    private let store: EnhancedStore
+    private let inner: any StoreCursor
+
+    init(store: EnhancedStore, inner: any StoreCursor) {
+        self.store = store
+        self.inner = inner
+    }
+
+    func next() throws(BotSessionError) -> (key: SessionKey, value: JSONText)? {
+        while let entry = try inner.next() {
+            if let value = try store.view(entry.key, entry.value) { return (entry.key, value) }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,201 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Sessions as JSON files in a directory, in grammY's file adapter layout (`FileLayout`).
+///
+/// Each value is one file holding the value's exact JSON text. A write goes to a temporary file
+/// that is flushed to disk and renamed over the old one, then the directory is flushed, so a
+/// crash leaves either the old value or the new one, never half of one. A file that exists but
+/// cannot be read is STORAGE, never "absent".
+public final class FileStore: SessionStore, @unchecked Sendable {
+    public let directory: String
+    public let identity: String
+    public let clock = ReplaceableClock()
+    public var hasExpiry: Bool { false }
+
+    private let counterLock = PThreadMutex()
+    private var temporaryCounter: UInt64 = 0
+
+    /// Opens the store in `directory`, creating it (and its parents) if needed.
+    public init(directory: String) throws(BotSessionError) {
+        guard !directory.isEmpty else {
+            throw BotSessionError(.invalidOption, "the file store needs a directory: file:DIR")
+        }
+        try FileStore.makeDirectories(directory)
+        var info = stat()
+        guard stat(directory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+            throw BotSessionError(.storage, "file store: '\(directory)' is not a directory")
+        }
+        guard access(directory, W_OK | X_OK) == 0 else {
+            throw FileStore.failure("opening the file store in", directory)
+        }
+        self.directory = SQLiteStore.canonicalPath(directory)
+        identity = "file:\(self.directory)"
+    }
+
+    private func path(_ components: [String]) -> String {
+        directory + "/" + components.joined(separator: "/")
+    }
+
+    public func read(_ key: SessionKey) throws(BotSessionError) -> StoredValue? {
+        let file = path(FileLayout.components(of: key))
+        guard let bytes = try FileStore.readFile(file) else { return nil }
+        return StoredValue(text: try JSONText(validating: bytes, what: "the file '\(file)' of key \(key)"))
+    }
+
+    public func has(_ key: SessionKey) throws(BotSessionError) -> Bool {
+        let file = path(FileLayout.components(of: key))
+        var info = stat()
+        if stat(file, &info) == 0 { return info.st_mode & S_IFMT == S_IFREG }
+        if errno == ENOENT || errno == ENOTDIR { return false }
+        throw FileStore.failure("looking up", file)
+    }
+
+    public func write(_ key: SessionKey, _ value: JSONText) throws(BotSessionError) {
+        let components = FileLayout.components(of: key)
+        var folder = directory
+        for component in components.dropLast() {
+            folder += "/" + component
+            if mkdir(folder, 0o755) != 0 && errno != EEXIST {
+                throw FileStore.failure("creating the folder", folder)
+            }
+        }
+        try replaceAtomically(folder: folder, file: folder + "/" + components.last!, value.bytes)
+    }
+
+    public func delete(_ key: SessionKey) throws(BotSessionError) {
+        let components = FileLayout.components(of: key)
+        let file = path(components)
+        if unlink(file) != 0 {
+            if errno == ENOENT || errno == ENOTDIR { return }
+            throw FileStore.failure("deleting", file)
+        }
+        try FileStore.syncDirectory(path(Array(components.dropLast())))
+    }
+
+    public func cursor(prefix: [UInt8]) throws(BotSessionError) -> any StoreCursor {
+        var keys: [SessionKey] = []
+        for sub in try FileStore.list(directory) where sub.isDirectory {
+            try collect(in: directory + "/" + sub.name, name: [], into: &keys)
+        }
+        let matching = keys.filter { $0.hasPrefix(prefix) }.sorted()
+        return KeyListCursor(store: self, keys: matching)
+    }
+
+    /// Adds the keys stored under `folder`, whose path so far spells `name`.
+    private func collect(in folder: String, name: [UInt8], into keys: inout [SessionKey]) throws(BotSessionError) {
+        for entry in try FileStore.list(folder) {
+            let entryName = Array(entry.name.utf8)
+            if entry.isDirectory {
+                try collect(in: folder + "/" + entry.name, name: name + entryName, into: &keys)
+            } else if entry.name.hasSuffix(".json") {
+                // Only files where the key's own path leads: strays (and temporary files) are not keys.
+                if let key = FileLayout.key(fromName: name + entryName.dropLast(5)),
+                   path(FileLayout.components(of: key)) == folder + "/" + entry.name {
+                    keys.append(key)
+                }
+            }
+        }
+    }
+
+    // MARK: - File system helpers
+
+    /// Writes `bytes` to a temporary file in `folder`, flushes it, renames it to `file`, and
+    /// flushes the folder.
+    private func replaceAtomically(folder: String, file: String, _ bytes: [UInt8]) throws(BotSessionError) {
+        let n = counterLock.withLock { () -> UInt64 in
+            temporaryCounter += 1
+            return temporaryCounter
+        }
+        let temporary = "\(folder)/.botsession-\(getpid())-\(n).tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw FileStore.failure("creating", temporary) }
+        var written = 0
+        var failed: BotSessionError?
+        bytes.withUnsafeBytes { buffer in
+            while written < buffer.count {
+                let n = Glibc.write(fd, buffer.baseAddress! + written, buffer.count - written)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failed = FileStore.failure("writing", temporary)
+                    return
+                }
+                written += n
+            }
+        }
+        if failed == nil && fsync(fd) != 0 { failed = FileStore.failure("flushing", temporary) }
+        if close(fd) != 0 && failed == nil { failed = FileStore.failure("closing", temporary) }
+        if failed == nil && rename(temporary, file) != 0 { failed = FileStore.failure("renaming a temporary file to", file) }
+        if let failed {
+            unlink(temporary)
+            throw failed
+        }
+        try FileStore.syncDirectory(folder)
+    }
+
+    static func readFile(_ file: String) throws(BotSessionError) -> [UInt8]? {
+        let fd = open(file, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT || errno == ENOTDIR { return nil }
+            throw failure("opening", file)
+        }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw failure("reading", file)
+            }
+            if n == 0 { return out }
+            out += chunk[0..<n]
+        }
+    }
+
+    static func syncDirectory(_ folder: String) throws(BotSessionError) {
+        let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw failure("opening the folder", folder) }
+        defer { close(fd) }
+        if fsync(fd) != 0 { throw failure("flushing the folder", folder) }
+    }
+
+    static func makeDirectories(_ path: String) throws(BotSessionError) {
+        var current = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            current += "/" + part
+            if mkdir(current, 0o755) != 0 && errno != EEXIST {
+                throw failure("creating the folder", current)
+            }
+        }
+    }
+
+    /// The entries of `folder`, without `.` and `..`. (Other names starting with a dot stay: a
+    /// plain key such as `a.b` lives in the sub-folder `.b`, as in grammY's layout.)
+    static func list(_ folder: String) throws(BotSessionError) -> [(name: String, isDirectory: Bool)] {
+        guard let dir = opendir(folder) else { throw failure("listing", folder) }
+        defer { closedir(dir) }
+        var entries: [(String, Bool)] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name == "." || name == ".." { continue }
+            var isDirectory = entry.pointee.d_type == UInt8(DT_DIR)
+            if entry.pointee.d_type == UInt8(DT_UNKNOWN) {
+                var info = stat()
+                isDirectory = stat(folder + "/" + name, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
+            }
+            entries.append((name, isDirectory))
+        }
+        return entries
+    }
+
+    static func failure(_ doing: String, _ path: String) -> BotSessionError {
+        let reason = String(cString: strerror(errno))
+        return BotSessionError(.storage, "file store: failed \(doing) '\(path)': \(reason)")
+    }
+}
