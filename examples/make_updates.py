@@ -33,7 +33,7 @@ topics = [17, 42]
 
 texts = ["🍕", "one more 🍕 please", "I had 🍕🍕 today", "hello", "anyone hungry?", "🍕",
          "pineapple 🍕?", "thanks", "🍕🍕🍕", "see you", "🍕 with extra cheese", "lunch?", "🍕", "ok",
-         "/hunger", "/hunger@PizzaCounterBot"]
+         "/hunger", "/hunger@PizzaCounterBot", "/me"]
 
 
 def private_chat(user):
@@ -116,3 +116,4 @@ emit("message", message(migrated, users[0], "/hunger"))
 chatter(140)
 for user in users:
     emit("message", message(private_chat(user), user, "/hunger"))
+    emit("message", message(private_chat(user), user, "/me"))

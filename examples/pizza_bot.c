@@ -7,10 +7,16 @@
  *     bot.command("hunger", (ctx) => ctx.reply(`Your hunger level is ${ctx.session.pizzaCount}!`));
  *     bot.hears(/.*🍕.*\/, (ctx) => ctx.session.pizzaCount++);
  *
- * This program is the same bot. Instead of polling Telegram it replays a file of updates (one
- * JSON update per line), prints the replies it would send, and ends with a summary. Sessions are
- * per chat and live in the store given on the command line, so a second run continues where the
- * first stopped.
+ * This program is that bot, grown a little to show what BotSession offers:
+ *   - two session fragments: "chat" (per chat, read at begin) and "user" (per user, lazy: read
+ *     only when the handler asks for it, so most updates never touch it);
+ *   - both in one SQLite file, so an update that changes both commits them in one transaction;
+ *   - grammY's enhancer with a migration: chat sessions written by the first version of this bot
+ *     ({"pizzaCount": N}) gain a "hungerChecks" counter when they are next read.
+ *
+ * Instead of polling Telegram it replays a file of updates (one JSON update per line), prints
+ * the replies it would send, and ends with a summary. A second run continues where the first
+ * stopped.
  *
  *     pizza_bot sqlite:./sessions.db examples/updates.jsonl
  *
@@ -26,9 +32,35 @@
 
 #define PIZZA "\xF0\x9F\x8D\x95" /* 🍕 in UTF-8 */
 
+static const char *engine_options =
+    "{\"fragments\": {"
+    "  \"chat\": {\"initial\": {\"pizzaCount\": 0, \"hungerChecks\": 0}},"
+    "  \"user\": {\"key\": \"user\", \"prefix\": \"user:\", \"lazy\": true, \"initial\": {\"pizzas\": 0}}"
+    "}}";
+
 typedef struct stats {
-    long updates, with_session, without_chat, replies, failures;
+    long updates, with_session, without_chat, replies, failures, migrated;
 } stats;
+
+/* The migration to version 1 of the session format: the first version of this bot stored
+ * {"pizzaCount": N}; version 1 also counts /hunger requests. Runs once per old session, when it
+ * is read. */
+static int migrate_to_v1(void *user_data, const char *old_json, botsession_buffer *json_out) {
+    stats *st = user_data;
+    json_t *session = json_loads(old_json, JSON_DECODE_ANY, NULL);
+    if (!json_is_object(session)) {
+        json_decref(session);
+        botsession_callback_error("a chat session must be a JSON object");
+        return 1;
+    }
+    if (!json_object_get(session, "hungerChecks")) json_object_set_new(session, "hungerChecks", json_integer(0));
+    char *migrated = json_dumps(session, JSON_COMPACT);
+    int rc = botsession_buffer_set(json_out, migrated, strlen(migrated));
+    free(migrated);
+    json_decref(session);
+    st->migrated++;
+    return rc;
+}
 
 /* The text a handler reacts to: a message's text or a button's callback data. */
 static const char *update_text(json_t *update, json_t **message_out) {
@@ -52,17 +84,31 @@ static const char *chat_name(json_t *message) {
     return title ? title : json_string_value(json_object_get(chat, "first_name"));
 }
 
-/* The session's pizzaCount (the session is {"pizzaCount": N}). */
-static long pizza_count(botsession_update *u) {
+static int is_command(const char *text, const char *command) {
+    size_t n = strlen(command);
+    return text && strncmp(text, command, n) == 0 && (text[n] == 0 || text[n] == '@' || text[n] == ' ');
+}
+
+/* A fragment's session as a Jansson object (an empty object when there is none). */
+static json_t *session_of(botsession_update *u, const char *fragment) {
     char *json = NULL;
-    long count = 0;
-    if (botsession_get(u, NULL, &json) == BOTSESSION_OK && json) {
-        json_t *session = json_loads(json, JSON_DECODE_ANY, NULL);
-        count = (long)json_integer_value(json_object_get(session, "pizzaCount"));
-        json_decref(session);
-    }
+    json_t *session = NULL;
+    if (botsession_get(u, fragment, &json) == BOTSESSION_OK && json) session = json_loads(json, 0, NULL);
     botsession_free(json);
-    return count;
+    return session ? session : json_object();
+}
+
+/* Replaces a fragment's session with `session` (and releases it). */
+static void store_session(botsession_update *u, const char *fragment, json_t *session) {
+    char *json = json_dumps(session, JSON_COMPACT);
+    if (botsession_set(u, fragment, json) != BOTSESSION_OK)
+        fprintf(stderr, "set %s: %s\n", fragment, botsession_last_error());
+    free(json);
+    json_decref(session);
+}
+
+static void add_to(json_t *session, const char *field, long amount) {
+    json_object_set_new(session, field, json_integer(json_integer_value(json_object_get(session, field)) + amount));
 }
 
 /* Chat migration: a group that becomes a supergroup gets a new chat id. Move its session to the
@@ -103,11 +149,11 @@ static void handle(botsession_engine *engine, botsession_store *store, const cha
     json_t *message = NULL;
     const char *text = update_text(update, &message);
 
-    char *key = NULL;
-    botsession_key(u, NULL, &key);
-    if (!key) {
-        /* Inline queries, polls, ...: no chat, so no session. Touching the session here would
-         * fail with BOTSESSION_NO_KEY, exactly as grammY throws. */
+    char *chat_key = NULL;
+    botsession_key(u, "chat", &chat_key);
+    if (!chat_key) {
+        /* Inline queries, polls, ...: no chat, so no chat session. Touching it here would fail
+         * with BOTSESSION_NO_KEY, exactly as grammY throws. */
         st->without_chat++;
         botsession_rollback(u);
         json_decref(update);
@@ -116,13 +162,32 @@ static void handle(botsession_engine *engine, botsession_store *store, const cha
     st->with_session++;
 
     if (text && strstr(text, PIZZA)) {
-        /* bot.hears(/🍕/, ctx => ctx.session.pizzaCount++) */
-        char next[64];
-        snprintf(next, sizeof next, "{\"pizzaCount\":%ld}", pizza_count(u) + 1);
-        botsession_set(u, NULL, next);
-    } else if (text && (strcmp(text, "/hunger") == 0 || strncmp(text, "/hunger@", 8) == 0)) {
-        /* bot.command("hunger", ...) */
-        printf("  -> %-14s Your hunger level is %ld!\n", chat_name(message), pizza_count(u));
+        /* bot.hears(/🍕/, ...): one more pizza for the chat, and for the user (if any: a
+         * channel post has no user, so its "user" fragment has no key and is left alone). */
+        json_t *chat = session_of(u, "chat");
+        add_to(chat, "pizzaCount", 1);
+        store_session(u, "chat", chat);
+        char *user_key = NULL;
+        botsession_key(u, "user", &user_key);
+        if (user_key) {
+            json_t *user = session_of(u, "user");  /* the lazy fragment is read only now */
+            add_to(user, "pizzas", 1);
+            store_session(u, "user", user);
+        }
+        botsession_free(user_key);
+    } else if (is_command(text, "/hunger")) {
+        json_t *chat = session_of(u, "chat");
+        add_to(chat, "hungerChecks", 1);
+        printf("  -> %-14s Your hunger level is %lld!\n", chat_name(message),
+               (long long)json_integer_value(json_object_get(chat, "pizzaCount")));
+        store_session(u, "chat", chat);
+        st->replies++;
+    } else if (is_command(text, "/me")) {
+        json_t *user = session_of(u, "user");
+        const char *name = json_string_value(json_object_get(json_object_get(message, "from"), "first_name"));
+        printf("  -> %-14s %s, you ate %lld pizzas in all chats.\n", chat_name(message), name ? name : "you",
+               (long long)json_integer_value(json_object_get(user, "pizzas")));
+        json_decref(user);
         st->replies++;
     }
 
@@ -133,11 +198,11 @@ static void handle(botsession_engine *engine, botsession_store *store, const cha
     } else if (message) {
         follow_migration(store, message);
     }
-    botsession_free(key);
+    botsession_free(chat_key);
     json_decref(update);
 }
 
-/* Prints every session in the store. */
+/* Prints every session in the store (through the enhancer: unwrapped, migrated). */
 static long print_sessions(botsession_store *store) {
     botsession_iter *it;
     char *key, *json;
@@ -161,14 +226,19 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: %s STORE_URI UPDATES.jsonl\n  e.g. %s sqlite:./sessions.db examples/updates.jsonl\n", argv[0], argv[0]);
         return 2;
     }
-    botsession_store *store;
+    stats st = {0};
+    botsession_store *file, *store;
     botsession_engine *engine;
-    if (botsession_store_open(argv[1], NULL, &store) != BOTSESSION_OK ||
-        botsession_engine_new("{\"initial\": {\"pizzaCount\": 0}}", &engine) != BOTSESSION_OK ||
-        botsession_engine_set_store(engine, NULL, store) != BOTSESSION_OK) {
+    if (botsession_store_open(argv[1], NULL, &file) != BOTSESSION_OK ||
+        botsession_store_enhance(file, NULL, &store) != BOTSESSION_OK ||
+        botsession_store_add_migration(store, 1, migrate_to_v1, &st) != BOTSESSION_OK ||
+        botsession_engine_new(engine_options, &engine) != BOTSESSION_OK ||
+        botsession_engine_set_store(engine, "chat", store) != BOTSESSION_OK ||
+        botsession_engine_set_store(engine, "user", store) != BOTSESSION_OK) {
         fprintf(stderr, "%s\n", botsession_last_error());
         return 1;
     }
+    botsession_store_close(file);  /* the enhanced store keeps it */
     FILE *updates = fopen(argv[2], "r");
     if (!updates) {
         perror(argv[2]);
@@ -176,7 +246,6 @@ int main(int argc, char **argv) {
     }
 
     printf("BotSession %s, sessions in %s\n", botsession_version(), argv[1]);
-    stats st = {0};
     struct timespec start, end;
     clock_gettime(CLOCK_MONOTONIC, &start);
     char *line = NULL;
@@ -193,10 +262,10 @@ int main(int argc, char **argv) {
     double seconds = (end.tv_sec - start.tv_sec) + (end.tv_nsec - start.tv_nsec) / 1e9;
     printf("\nSessions now in the store:\n");
     long sessions = print_sessions(store);
-    printf("\nupdates: %ld (%ld with a session, %ld without a chat), replies: %ld, failures: %ld\n",
+    printf("\nupdates: %ld (%ld with a chat session, %ld without a chat), replies: %ld, failures: %ld\n",
            st.updates, st.with_session, st.without_chat, st.replies, st.failures);
-    printf("sessions: %ld; %.1f ms, %.0f updates/s (replies printed included)\n", sessions, seconds * 1e3,
-           st.updates / seconds);
+    printf("sessions: %ld (%ld migrated from the first version's format); %.1f ms, %.0f updates/s\n",
+           sessions, st.migrated, seconds * 1e3, st.updates / seconds);
     printf("Run it again: the counts continue where they stopped.\n");
 
     botsession_engine_free(engine);

@@ -185,19 +185,26 @@ typedef struct botsession_store_methods {
 /* Opens a built-in store. `uri` is one of:
  *   "memory:"          an in-process map, gone with the process. Options: {"ttl_ms": N}, a
  *                      lifetime after each write (expired entries are invisible and reclaimed).
- *   "sqlite:PATH"      a SQLite file (created if missing) in WAL mode, safe for several
- *                      processes; "sqlite::memory:" is a private in-memory database. Options:
- *                      {"table": "sessions"} (letters, digits, underscores),
- *                      {"synchronous": "normal"|"full"|"off"} ("normal": no commit is lost when
- *                      the process crashes; "full": none on power loss either),
- *                      {"busy_timeout_ms": 5000} (how long a write waits for another process).
- *   "file:DIR", "postgresql://..."   not available in this version (ERROR).
+ *   "sqlite:PATH"      a SQLite file (created if missing) in WAL mode; "sqlite::memory:" is a
+ *                      private in-memory database. Options: {"table": "sessions"} (letters,
+ *                      digits, underscores), {"synchronous": "normal"|"full"|"off"} ("normal":
+ *                      no commit is lost when the process crashes; "full": none on power loss
+ *                      either), {"busy_timeout_ms": 5000} (how long a write waits for another
+ *                      connection). Several processes may share the file safely: each commit is
+ *                      one transaction. In this version, updates of one session in different
+ *                      processes are not serialised (the last writer wins); in one process they
+ *                      are (see botsession_begin).
+ *   "file:DIR"         one JSON file per session under DIR (created if missing), in grammY's
+ *                      file adapter layout (DIR/<last two characters>/<key>.json) for keys of
+ *                      letters, digits, "-", "_" and "."; other keys are encoded so that no key
+ *                      can leave DIR. Each write replaces its file atomically. No options.
+ *   "postgresql://..."   not available in this version (ERROR).
  * `options_json` is a JSON object of options, or NULL for the defaults.
  * On success *out is a new store, released with botsession_store_close().
- * Returns OK; MISUSE (NULL uri or out); INVALID_OPTION (unknown URI scheme, unknown or
- * wrong-typed option); INVALID_JSON (malformed options); STORAGE (the file cannot be opened or
- * is not a database); BUSY (another process holds the database locked); ERROR (a store this
- * version does not have). */
+ * Returns OK; MISUSE (NULL uri or out, uri not UTF-8); INVALID_OPTION (unknown URI scheme,
+ * unknown or wrong-typed option); INVALID_JSON (malformed options); STORAGE (the file or
+ * directory cannot be opened or created, or is not a database); BUSY (another process holds the
+ * database locked); ERROR (a store this version does not have). */
 int botsession_store_open(const char *uri, const char *options_json, botsession_store **out);
 
 /* Makes a store of the caller's methods. `methods` is copied; `user_data` is passed to every
@@ -208,21 +215,39 @@ int botsession_store_open(const char *uri, const char *options_json, botsession_
 int botsession_store_custom(const botsession_store_methods *methods, void *user_data,
                             botsession_store **out);
 
-/* Wraps a store in grammY's enhancer (expiry, versioned migrations). Not available in this
- * version: returns ERROR (MISUSE for NULL arguments). */
+/* Wraps `inner` in grammY's enhancer: expiry and versioned migrations for any store. Values are
+ * stored in grammY's wrapper, {"v": version, "__d": data, "e": expiry_ms}, with "v" only when
+ * migrations are registered and "e" only with a lifetime, so grammY bots can share the data.
+ * Data without "__d" (written before the enhancer) reads as {"__d": data}. Options (a JSON
+ * object, or NULL): {"ttl_ms": N}: every write stamps e = now + N; data whose e has passed reads
+ * as absent and is deleted; data without e is stamped (and written back, migrated) when read.
+ * Expiry reads this store's clock (botsession_store_set_clock), else the inner store's.
+ * The enhanced store keeps `inner` alive; use the enhanced one from then on. On success *out is
+ * a new store, released with botsession_store_close().
+ * Returns OK; MISUSE (NULL inner or out); INVALID_JSON; INVALID_OPTION (unknown option, ttl_ms
+ * not a positive whole number). */
 int botsession_store_enhance(botsession_store *inner, const char *options_json,
                              botsession_store **out);
 
-/* Registers a migration with an enhanced store. Not available in this version: returns ERROR
- * (MISUSE for NULL arguments). */
+/* Registers the migration to `version` with an enhanced store, before the store is first used.
+ * Reading data at version v (none: before all) runs, in ascending order, every migration whose
+ * version is greater than v; the data then carries the latest version. Versions are exact real
+ * numbers (1, 1.5, 10.1). Data newer than the latest migration fails with MIGRATION and is left
+ * as it is. A migration that fails makes the read fail with CALLBACK, stored data untouched;
+ * one that leaves its buffer unset makes the data read as absent (later migrations do not run).
+ * `fn` runs on the thread that reads, possibly several at once.
+ * Returns OK; MISUSE (NULL argument, a store that is not enhanced, or the store was already
+ * used); INVALID_OPTION (a version that is not finite, or one already registered). */
 int botsession_store_add_migration(botsession_store *enhanced, double version,
                                    botsession_migrate_fn fn, void *user_data);
 
 /* Reads the value stored under `key`. On success *json_out is a new NUL-terminated JSON text
  * (free it with botsession_free), or NULL when the key is absent. A stored JSON null is returned
- * as the text "null". Returns OK; MISUSE (NULL argument, key not UTF-8); TOO_BIG (key above
- * 1,024 bytes); STORAGE or BUSY (the store failed); INVALID_JSON (the stored text is not JSON);
- * CALLBACK (a custom store's method failed). */
+ * as the text "null". Through an enhancer, the value is unwrapped and migrated (not written
+ * back). Returns OK; MISUSE (NULL argument, key not UTF-8); TOO_BIG (key above 1,024 bytes);
+ * STORAGE or BUSY (the store failed); INVALID_JSON (the stored text is not JSON); CALLBACK (a
+ * custom store's method or a migration failed); MIGRATION (an enhanced store's data is newer
+ * than its latest migration). */
 int botsession_store_read(botsession_store *s, const char *key, char **json_out);
 
 /* Stores the JSON text `json` under `key`, replacing what was there.
@@ -244,16 +269,18 @@ int botsession_store_has(botsession_store *s, const char *key, int *exists_out);
 int botsession_store_set_clock(botsession_store *s, botsession_clock_fn fn, void *user_data);
 
 /* Starts iterating over the entries whose keys start with `prefix` (NULL or "" for all): in
- * insertion order for memory stores, in key byte order for SQLite, in the order a custom store's
- * `keys` gives. Entries written or deleted during the iteration may or may not be seen; every
- * entry that exists throughout is seen once. The iterator keeps the store alive; free it with
- * botsession_iter_free(). Returns OK; MISUSE (NULL store or out); ERROR (a custom store without
- * `keys`); CALLBACK; STORAGE. */
+ * insertion order for memory stores, in key byte order for SQLite and file stores, in the order
+ * a custom store's `keys` gives. Entries written or deleted during the iteration may or may not
+ * be seen; every entry that exists throughout is seen once. Through an enhancer, values are
+ * unwrapped and migrated, and expired entries are skipped. The iterator keeps the store alive;
+ * free it with botsession_iter_free(). Returns OK; MISUSE (NULL store or out); ERROR (a custom
+ * store without `keys`); CALLBACK (the `keys` callback failed or gave something other than an
+ * array of strings); INVALID_JSON (it gave text that is not JSON); STORAGE. */
 int botsession_store_iter(botsession_store *s, const char *prefix, botsession_iter **out);
 
 /* Moves to the next entry: *key_out and *json_out become new strings (free each with
  * botsession_free), or both NULL at the end. `json_out` may be NULL when only keys are wanted.
- * Returns OK; MISUSE (NULL it or key_out); STORAGE, BUSY, INVALID_JSON, CALLBACK. */
+ * Returns OK; MISUSE (NULL it or key_out); STORAGE, BUSY, INVALID_JSON, CALLBACK, MIGRATION. */
 int botsession_iter_next(botsession_iter *it, char **key_out, char **json_out);
 
 /* Frees an iterator. NULL is a no-op. */
@@ -319,8 +346,8 @@ void botsession_engine_free(botsession_engine *e);
  *   handler set X                                          -> writes X if it differs from what
  *                                                             the store holds; deletes if X is null
  *   stored absent, handler set null                        -> no I/O
- * With a memory store's ttl_ms, a session the handler read or set is written back even when
- * unchanged, to refresh its lifetime.
+ * With a lifetime (a memory store's ttl_ms, an enhancer's), a session the handler read or set is
+ * written back even when unchanged, to refresh it; so is a value a migration changed.
  * ------------------------------------------------------------------------------------------- */
 
 /* Starts handling an update (its JSON text): resolves the session key of every fragment, waits
@@ -328,17 +355,20 @@ void botsession_engine_free(botsession_engine *e);
  * session that has a key (lazy ones are read at their first get). The first begin freezes the
  * engine's configuration. On success *out is a new update handle that belongs to the calling
  * thread until it is ended with botsession_commit() or botsession_rollback(), exactly once.
- * Returns OK; MISUSE (NULL argument); INVALID_JSON (the update is not JSON); CALLBACK (a key or
- * initial callback failed or gave a bad key); TOO_BIG (a key above 1,024 bytes); INVALID_OPTION
- * (two fragments resolve to the same key in the same store); BUSY (lock_timeout_ms passed while
- * another update held a key); STORAGE, INVALID_JSON, CALLBACK (reading a session failed). */
+ * Returns OK; MISUSE (NULL argument); INVALID_JSON (the update is not JSON, or an id in it
+ * cannot be a key, such as a string with a NUL); CALLBACK (a key or initial callback failed or
+ * gave a bad key); TOO_BIG (a key above 1,024 bytes, or an initial callback's value above
+ * max_value_bytes); INVALID_OPTION (two fragments resolve to the same key in the same store);
+ * BUSY (lock_timeout_ms passed while another update held a key); STORAGE, INVALID_JSON,
+ * CALLBACK, MIGRATION (reading a session failed). On failure nothing was written. */
 int botsession_begin(botsession_engine *e, const char *update_json, botsession_update **out);
 
 /* Gets the session value of `fragment` (NULL for the single session): *json_out becomes a new
  * JSON text (free it with botsession_free), or NULL when there is no session. A lazy session is
  * read on its first get. Returns OK; MISUSE (NULL u or json_out, unknown fragment); NO_KEY (the
  * update has no key for this session; botsession_last_error() gives grammY's message);
- * STORAGE, INVALID_JSON, CALLBACK (reading a lazy session failed). */
+ * STORAGE, BUSY, INVALID_JSON, CALLBACK, MIGRATION, TOO_BIG (reading a lazy session, or making
+ * its initial value, failed). */
 int botsession_get(botsession_update *u, const char *fragment, char **json_out);
 
 /* Replaces the session value of `fragment` with the JSON text `json`; NULL or "null" deletes the
@@ -357,9 +387,11 @@ int botsession_clear(botsession_update *u);
 int botsession_key(botsession_update *u, const char *fragment, char **key_out);
 
 /* Writes back what the handler left (see the table above), releases the update's keys, and
- * frees `u`, whatever the result: do not use `u` afterwards. Sessions in one SQLite store are
- * written in one transaction. Returns OK; MISUSE (NULL u); STORAGE, BUSY, CALLBACK, TOO_BIG (the
- * write failed; the message names the fragments written before the failure, if any). */
+ * frees `u`, whatever the result: do not use `u` afterwards. Sessions in one SQLite or memory
+ * store are written in one transaction; other stores get one write at a time, in fragment
+ * order. The first failure stops the rest: nothing is written for the fragments it concerns, and
+ * the message names the fragments written before it. Returns OK; MISUSE (NULL u); STORAGE, BUSY,
+ * CALLBACK, TOO_BIG (a write failed). */
 int botsession_commit(botsession_update *u);
 
 /* Ends the update without writing anything, releases its keys, and frees `u`. NULL is a no-op. */

@@ -8,23 +8,27 @@ struct UserData: @unchecked Sendable {
     let pointer: UnsafeMutableRawPointer?
 }
 
-/// The CALLBACK failure of a callback that returned `rc`, with what it said through
-/// `botsession_callback_error`.
-func callbackFailure(_ what: String, _ rc: Int32) -> BotSessionError {
-    var message = "\(what) failed (returned \(rc))"
-    if let said = callbackMessage.current, said.pointee != 0 {
-        message += ": " + String(cString: said)
-    }
+/// Runs one call of a C callback. What it says with `botsession_callback_error` belongs to
+/// this call: the message is cleared before it and, when the callback fails, becomes part of
+/// the CALLBACK message. A callback that runs nested inside another (a key callback that calls
+/// back into the library) leaves the outer one's message as it was.
+func invokeCallback(_ what: String, _ body: () -> Int32) throws(BotSessionError) {
+    let outer = callbackMessage.bytes
     callbackMessage.set(nil)
-    return BotSessionError(.callback, message)
+    defer { callbackMessage.set(outer) }
+    let rc = body()
+    guard rc != 0 else { return }
+    var message = "\(what) failed (returned \(rc))"
+    if let said = callbackMessage.bytes, !said.isEmpty {
+        message += ": " + String(decoding: said, as: UTF8.self)
+    }
+    throw BotSessionError(.callback, message)
 }
 
 /// Calls a C callback that fills a buffer: the buffer's bytes, or nil when left unset.
 func callFilling(_ what: String, _ body: (OpaquePointer) -> Int32) throws(BotSessionError) -> [UInt8]? {
     let buffer = CallbackBuffer()
-    callbackMessage.set(nil)
-    let rc = buffer.withHandle(body)
-    if rc != 0 { throw callbackFailure(what, rc) }
+    try invokeCallback(what) { buffer.withHandle(body) }
     return buffer.bytes
 }
 
@@ -67,21 +71,21 @@ func customStoreMethods(_ m: botsession_store_methods, _ userData: UnsafeMutable
             }
         },
         write: { (key, value) throws(BotSessionError) in
-            callbackMessage.set(nil)
-            let rc = withCString(key.bytes) { k in withCString(value.bytes) { v in write(data.pointer, k, v) } }
-            if rc != 0 { throw callbackFailure("the custom store's write callback for key \(key)", rc) }
+            try invokeCallback("the custom store's write callback for key \(key)") {
+                withCString(key.bytes) { k in withCString(value.bytes) { v in write(data.pointer, k, v) } }
+            }
         },
         delete: { (key) throws(BotSessionError) in
-            callbackMessage.set(nil)
-            let rc = withCString(key.bytes) { remove(data.pointer, $0) }
-            if rc != 0 { throw callbackFailure("the custom store's remove callback for key \(key)", rc) }
+            try invokeCallback("the custom store's remove callback for key \(key)") {
+                withCString(key.bytes) { remove(data.pointer, $0) }
+            }
         })
     if let has = m.has {
         methods.has = { (key) throws(BotSessionError) in
-            callbackMessage.set(nil)
             var exists: Int32 = 0
-            let rc = withCString(key.bytes) { has(data.pointer, $0, &exists) }
-            if rc != 0 { throw callbackFailure("the custom store's has callback for key \(key)", rc) }
+            try invokeCallback("the custom store's has callback for key \(key)") {
+                withCString(key.bytes) { has(data.pointer, $0, &exists) }
+            }
             return exists != 0
         }
     }

@@ -15,8 +15,7 @@ public func botsession_store_open_c(_ uri: UnsafePointer<CChar>?, _ options: Uns
     out?.pointee = nil
     return call { () throws(BotSessionError) in
         guard let out else { throw misuse("out is NULL") }
-        let uriText = String(decoding: try bytes(uri, "uri"), as: UTF8.self)
-        let opened = try StoreURI.open(uriText, optionsJSON: optionalBytes(options))
+        let opened = try StoreURI.open(bytes: Array(try bytes(uri, "uri")), optionsJSON: optionalBytes(options))
         out.pointee = handle(StoreBox(opened))
     }
 }

@@ -35,6 +35,11 @@ final class ThreadLocalString: @unchecked Sendable {
         free(old)
     }
 
+    /// This thread's string as bytes (a copy), or nil.
+    var bytes: [UInt8]? {
+        current.map { Array(UnsafeBufferPointer(start: UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self), count: strlen($0))) }
+    }
+
     func set(cString: UnsafePointer<CChar>?) {
         set(cString.map { Array(UnsafeBufferPointer(start: UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self), count: strlen($0))) })
     }

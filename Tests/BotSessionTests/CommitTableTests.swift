@@ -189,8 +189,9 @@ import Testing
         #expect(users.counts == [5, 4, 1])
     }
 
-    @Test func fragmentsInOneStoreCommitTogether() throws {
+    @Test func fragmentsInOneTransactionalStoreCommitTogether() throws {
         let store = CountingStore()
+        store.transactional = true
         let e = try Engine(json: "{\"fragments\": {\"a\": {\"prefix\": \"a:\"}, \"b\": {\"prefix\": \"b:\"}}}")
         try e.setStore(store, fragment: "a")
         try e.setStore(store, fragment: "b")
@@ -200,6 +201,30 @@ import Testing
         try u.commit()
         #expect(store.commits == 1)
         #expect(store.log == ["R a:-5", "R b:-5", "W a:-5=1", "W b:-5=2"])
+    }
+
+    @Test func otherStoresGetOneChangeAtATimeAndFailuresSayWhatWasWritten() throws {
+        let store = CountingStore()
+        let failing = CustomStore(.init(
+            read: { _ throws(BotSessionError) in nil },
+            write: { _, _ throws(BotSessionError) in throw BotSessionError(.storage, "disk full") },
+            delete: { _ throws(BotSessionError) in }))
+        let e = try Engine(json: "{\"fragments\": {\"a\": {\"prefix\": \"a:\"}, \"b\": {\"prefix\": \"b:\"}, \"c\": {}}}")
+        try e.setStore(store, fragment: "a")
+        try e.setStore(store, fragment: "b")
+        try e.setStore(failing, fragment: "c")
+        let u = try e.begin(update: CommitTableTests.group)
+        try u.set("a", "1")
+        try u.set("b", "2")
+        try u.set("c", "3")
+        do {
+            try u.commit()
+            Issue.record("the commit succeeded")
+        } catch {
+            #expect(error.status == .storage)
+            #expect(error.message == "commit failed for fragment 'c', which wrote nothing: disk full (already written: fragment 'a', fragment 'b')")
+        }
+        #expect(store.commits == 2)
     }
 
     @Test func clearSkipsFragmentsWithoutKey() throws {

@@ -217,6 +217,35 @@ static void test_initial_callbacks(void) {
     CHECK(c.released == 1);
 }
 
+/* A callback that calls back into the library keeps its own botsession_callback_error message. */
+static int inner_initial(void *ud, botsession_buffer *out) {
+    (void)ud; (void)out;
+    botsession_callback_error("inner reason");
+    return 1;
+}
+static int outer_key(void *ud, const char *update, botsession_buffer *out) {
+    botsession_engine *inner = ud;
+    botsession_update *u;
+    (void)out;
+    botsession_callback_error("outer reason");
+    if (botsession_begin(inner, update, &u) != BOTSESSION_CALLBACK) return 99;  /* the inner one fails */
+    if (!strstr(botsession_last_error(), "inner reason")) return 98;
+    return 1;
+}
+
+static void test_nested_callbacks(void) {
+    botsession_engine *outer, *inner;
+    botsession_update *u;
+    CHECK_OK(botsession_engine_new(NULL, &inner));
+    CHECK_OK(botsession_engine_set_initial_fn(inner, NULL, inner_initial, NULL));
+    CHECK_OK(botsession_engine_new(NULL, &outer));
+    CHECK_OK(botsession_engine_set_key_fn(outer, NULL, outer_key, inner));
+    CHECK_RC(botsession_begin(outer, GROUP_MESSAGE, &u), BOTSESSION_CALLBACK);
+    CHECK_STR(botsession_last_error(), "the key callback failed (returned 1): outer reason");
+    botsession_engine_free(outer);
+    botsession_engine_free(inner);
+}
+
 static void test_fragments(void) {
     botsession_engine *e;
     botsession_update *u;
@@ -301,6 +330,7 @@ int main(void) {
     test_key_strategies();
     test_key_callbacks();
     test_initial_callbacks();
+    test_nested_callbacks();
     test_fragments();
     report_passed("test_engine");
     return 0;

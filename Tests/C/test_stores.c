@@ -288,6 +288,8 @@ static void test_open_errors(void) {
     CHECK_RC(botsession_store_open("redis://localhost", NULL, &s), BOTSESSION_INVALID_OPTION);
     CHECK_ERROR_HAS("unknown store URI scheme 'redis'");
     CHECK(s == NULL);
+    CHECK_RC(botsession_store_open("sqlite:/tmp/\xff\xfe.db", NULL, &s), BOTSESSION_MISUSE);
+    CHECK_ERROR_HAS("not valid UTF-8");
     CHECK_RC(botsession_store_open("mysql://root:hunter2@db/x", NULL, &s), BOTSESSION_INVALID_OPTION);
     CHECK(!strstr(botsession_last_error(), "hunter2"));
     CHECK_RC(botsession_store_open("postgresql://u:secret@localhost/db", NULL, &s), BOTSESSION_ERROR);

@@ -1,6 +1,6 @@
-/* One update through the C API: the commit table of SPEC §5, grammY's strict-session tests
- * (CONFORMANCE.md items 1-7) observed through a counting store, NO_KEY messages, bad input,
- * lifetimes and key locks. */
+/* One update through the C API: the commit table of SPEC §5 observed through a counting store,
+ * values, bad input, lifetimes and key locks. (grammY's own session tests are in
+ * test_conformance.c.) */
 #include "check.h"
 
 #define CHAT_KEY "-1001234567890"
@@ -96,124 +96,6 @@ static void test_commit_table(void) {
     CHECK_OK(botsession_commit(u));
     /* absent | nothing, initial I | write I */
     CHECK_STR(c.log, "R " CHAT_KEY "; W " CHAT_KEY "={\"fresh\": true}; ");
-    botsession_engine_free(e);
-}
-
-/* CONFORMANCE.md 1-7: grammY's strict single-session tests. */
-static void test_grammy_strict(void) {
-    botsession_engine *e;
-    botsession_update *u;
-    char *json;
-
-    /* 1. An update with a key passes through; the handler sees the stored value. */
-    e = engine_on_counting(NULL);
-    counting_put(&c, CHAT_KEY, "{\"seen\":42}");
-    u = begin(e, GROUP_MESSAGE);
-    CHECK_OK(botsession_get(u, NULL, &json));
-    CHECK_TAKE_STR(json, "{\"seen\":42}");
-    CHECK_OK(botsession_commit(u));
-
-    /* 2. get without a key: NO_KEY, grammY's "access" message (default resolver) ... */
-    u = begin(e, POLL_UPDATE);
-    CHECK_RC(botsession_get(u, NULL, &json), BOTSESSION_NO_KEY);
-    CHECK(json == NULL);
-    CHECK_STR(botsession_last_error(), "Cannot access session data because this update does not belong to a chat, so the session key is undefined!");
-    /* 3. set without a key: the "assign" message. */
-    CHECK_RC(botsession_set(u, NULL, "1"), BOTSESSION_NO_KEY);
-    CHECK_STR(botsession_last_error(), "Cannot assign session data because this update does not belong to a chat, so the session key is undefined!");
-    char *key = (char *)1;
-    CHECK_OK(botsession_key(u, NULL, &key));
-    CHECK(key == NULL);
-    botsession_rollback(u);
-    botsession_engine_free(e);
-    /* ... and the custom-resolver messages for every other strategy. */
-    e = engine_on_counting("{\"key\": \"user\"}");
-    u = begin(e, POLL_UPDATE);
-    CHECK_RC(botsession_get(u, NULL, &json), BOTSESSION_NO_KEY);
-    CHECK_STR(botsession_last_error(), "Cannot access session data because the custom `getSessionKey` function returned undefined for this update!");
-    CHECK_RC(botsession_set(u, NULL, "1"), BOTSESSION_NO_KEY);
-    CHECK_STR(botsession_last_error(), "Cannot assign session data because the custom `getSessionKey` function returned undefined for this update!");
-    botsession_rollback(u);
-    botsession_engine_free(e);
-    /* No storage I/O for a fragment without a key. */
-    CHECK(c.reads == 0 && c.writes == 0 && c.deletes == 0);
-
-    /* 4. set then fail (rollback): one read, no write, no delete. */
-    e = engine_on_counting(NULL);
-    u = begin(e, GROUP_MESSAGE);
-    CHECK_OK(botsession_set(u, NULL, "{\"lost\":true}"));
-    botsession_rollback(u);
-    CHECK(c.reads == 1 && c.writes == 0 && c.deletes == 0);
-    botsession_engine_free(e);
-
-    /* 5. Primitive sessions: stored 0, set 1; next update reads 1 and sets null. */
-    e = engine_on_counting(NULL);
-    counting_put(&c, CHAT_KEY, "0");
-    u = begin(e, GROUP_MESSAGE);
-    CHECK_OK(botsession_get(u, NULL, &json));
-    CHECK_TAKE_STR(json, "0");
-    CHECK_OK(botsession_set(u, NULL, "1"));
-    CHECK_OK(botsession_commit(u));
-    u = begin(e, GROUP_MESSAGE);
-    CHECK_OK(botsession_get(u, NULL, &json));
-    CHECK_TAKE_STR(json, "1");
-    CHECK_OK(botsession_set(u, NULL, "null"));
-    CHECK_OK(botsession_commit(u));
-    CHECK(c.reads == 2 && c.writes == 1 && c.deletes == 1);
-    CHECK(counting_get(&c, CHAT_KEY) == NULL);
-    botsession_engine_free(e);
-}
-
-/* 6. A custom key function plus prefix xyz-: every read, write and delete uses the prefixed key. */
-static int constant_key(void *ud, const char *update, botsession_buffer *out) {
-    (void)ud; (void)update;
-    return botsession_buffer_set(out, "42", 2);
-}
-
-/* 7's initial function, counting its calls. */
-static int initial_calls;
-static int empty_object(void *ud, botsession_buffer *out) {
-    (void)ud;
-    initial_calls++;
-    return botsession_buffer_set(out, "{}", 2);
-}
-
-static void test_grammy_prefix_and_objects(void) {
-    botsession_engine *e = engine_on_counting("{\"prefix\": \"xyz-\"}");
-    botsession_update *u;
-    char *json;
-    CHECK_OK(botsession_engine_set_key_fn(e, NULL, constant_key, NULL));
-    u = begin(e, POLL_UPDATE);
-    CHECK_OK(botsession_set(u, NULL, "{\"a\":1}"));
-    CHECK_OK(botsession_commit(u));
-    u = begin(e, POLL_UPDATE);
-    CHECK_OK(botsession_clear(u));
-    CHECK_OK(botsession_commit(u));
-    CHECK_STR(c.log, "R xyz-42; W xyz-42={\"a\":1}; R xyz-42; D xyz-42; ");
-    botsession_engine_free(e);
-
-    /* 7. Object sessions with initial {}: fields added over three updates, deleted, restarted. */
-    e = engine_on_counting(NULL);
-    initial_calls = 0;
-    CHECK_OK(botsession_engine_set_initial_fn(e, NULL, empty_object, NULL));
-    const char *steps[] = {"{\"a\":1}", "{\"a\":1,\"b\":2}", "{\"a\":1,\"b\":2,\"c\":3}"};
-    const char *before[] = {"{}", "{\"a\":1}", "{\"a\":1,\"b\":2}"};
-    for (int i = 0; i < 3; i++) {
-        u = begin(e, GROUP_MESSAGE);
-        CHECK_OK(botsession_get(u, NULL, &json));
-        CHECK_TAKE_STR(json, before[i]);
-        CHECK_OK(botsession_set(u, NULL, steps[i]));
-        CHECK_OK(botsession_commit(u));
-    }
-    u = begin(e, GROUP_MESSAGE);
-    CHECK_OK(botsession_set(u, NULL, NULL));
-    CHECK_OK(botsession_commit(u));
-    u = begin(e, GROUP_MESSAGE);
-    CHECK_OK(botsession_get(u, NULL, &json));
-    CHECK_TAKE_STR(json, "{}");
-    CHECK_OK(botsession_commit(u));
-    CHECK(initial_calls == 2);
-    CHECK(c.reads == 5 && c.writes == 4 && c.deletes == 1);
     botsession_engine_free(e);
 }
 
@@ -338,8 +220,6 @@ static void test_lifetimes_and_locks(void) {
 
 int main(void) {
     test_commit_table();
-    test_grammy_strict();
-    test_grammy_prefix_and_objects();
     test_values_and_bad_input();
     test_lifetimes_and_locks();
     counting_reset(&c);

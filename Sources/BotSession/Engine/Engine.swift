@@ -9,8 +9,8 @@ public final class Engine: @unchecked Sendable {
         var name: [UInt8]?
         var options: FragmentOptions
         var store: (any SessionStore)?
-        /// The store's number in the key lock table; set when the engine freezes.
-        var lockStore = 0
+        /// The store's identity, which names its key locks; set when the engine freezes.
+        var lockStore = ""
 
         /// "fragment 'x'" for messages; empty for the single session.
         var label: String { name.map { "fragment \(Bytes.describe($0))" } ?? "" }
@@ -111,7 +111,7 @@ public final class Engine: @unchecked Sendable {
             if !frozen {
                 for i in fragments.indices {
                     if fragments[i].store == nil { fragments[i].store = MemoryStore() }
-                    fragments[i].lockStore = KeyLocks.shared.storeNumber(for: fragments[i].store!.identity)
+                    fragments[i].lockStore = fragments[i].store!.identity
                 }
                 readsUpdateFields = fragments.contains { $0.options.key.readsUpdateFields }
                 frozen = true
@@ -194,14 +194,15 @@ public final class Engine: @unchecked Sendable {
         return try resolve(nil)
     }
 
-    /// `prefix + raw` as a checked key. A key function's bad key (NUL byte, not UTF-8) is the
-    /// function's failure: CALLBACK.
+    /// `prefix + raw` as a checked key. A bad key (a NUL byte) is the failure of where it came
+    /// from: the key callback's (CALLBACK) or the update's (INVALID_JSON); too long is TOO_BIG.
     static func makeKey(_ prefix: [UInt8], _ raw: [UInt8], custom: Bool) throws(BotSessionError) -> SessionKey {
         do {
             return try SessionKey(validating: prefix.isEmpty ? raw : prefix + raw,
-                                  what: custom ? "the key from the key callback" : "the key")
+                                  what: custom ? "the key from the key callback" : "the key from the update")
         } catch {
-            throw custom && error.status == .misuse ? BotSessionError(.callback, error.message) : error
+            guard error.status == .misuse else { throw error }
+            throw BotSessionError(custom ? .callback : .invalidJSON, error.message)
         }
     }
 }

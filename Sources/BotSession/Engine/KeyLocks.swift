@@ -13,13 +13,13 @@ import Musl
 final class KeyLocks: @unchecked Sendable {
     static let shared = KeyLocks()
 
-    /// A lock's name. `store` is the number `storeNumber(for:)` gave the store's identity.
+    /// A lock's name: the store's identity and the key's bytes.
     struct Name: Hashable, Comparable {
-        let store: Int
+        let store: String
         let key: SessionKey
 
         static func < (a: Name, b: Name) -> Bool {
-            a.store != b.store ? a.store < b.store : a.key < b.key
+            a.store != b.store ? Array(a.store.utf8).lexicographicallyPrecedes(b.store.utf8) : a.key < b.key
         }
     }
 
@@ -47,22 +47,11 @@ final class KeyLocks: @unchecked Sendable {
     /// Guards everything below; waiting releases it (pthread_cond_timedwait).
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private var entries: [Name: Entry] = [:]
-    private var storeNumbers: [String: Int] = [:]
 
     private init() {
         mutex = .allocate(capacity: 1)
         mutex.initialize(to: pthread_mutex_t())
         pthread_mutex_init(mutex, nil)
-    }
-
-    /// A small number for a store identity, the same for every store with that identity.
-    func storeNumber(for identity: String) -> Int {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        if let n = storeNumbers[identity] { return n }
-        let n = storeNumbers.count + 1
-        storeNumbers[identity] = n
-        return n
     }
 
     /// Takes every lock in `names` (sorted, no duplicates), waiting at most `timeoutMs` in all.

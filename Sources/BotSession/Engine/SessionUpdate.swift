@@ -188,35 +188,35 @@ public final class SessionUpdate {
         return nil
     }
 
-    /// Writes back what the handler left, then releases the update. Fragments that share a store
-    /// are written in one commit of that store (one transaction for SQLite); stores are written
-    /// one after another, and the first failure stops the rest and says which fragments were
-    /// already written.
+    /// Writes back what the handler left, then releases the update. Fragments that share a
+    /// transactional store (SQLite, memory) are written in one commit of that store; other
+    /// changes one at a time. The first failure stops the rest, writes nothing for the fragments
+    /// it concerns, and the message names the fragments already written.
     public func commit() throws(BotSessionError) {
         try checkOpen()
         defer { finish() }
-        // Group the changes by store, keeping fragment order.
-        var groups: [(store: any SessionStore, changes: [StoreChange], labels: [String])] = []
+        // Batches in fragment order: one per transactional store, one per change otherwise.
+        var batches: [(store: any SessionStore, changes: [StoreChange], labels: [String])] = []
         for slot in slots {
             guard let change = SessionUpdate.plannedChange(slot) else { continue }
-            if let g = groups.firstIndex(where: { $0.store === slot.store }) {
-                groups[g].changes.append(change)
-                groups[g].labels.append(slot.fragment.label)
+            if slot.store.isTransactional, let b = batches.firstIndex(where: { $0.store === slot.store }) {
+                batches[b].changes.append(change)
+                batches[b].labels.append(slot.fragment.label)
             } else {
-                groups.append((slot.store, [change], [slot.fragment.label]))
+                batches.append((slot.store, [change], [slot.fragment.label]))
             }
         }
         var written: [String] = []
-        for group in groups {
+        for batch in batches {
             do {
-                try group.store.commit(group.changes)
+                try batch.store.commit(batch.changes)
             } catch {
                 guard engine.hasFragments else { throw error }
-                var message = "commit failed for \(group.labels.joined(separator: ", ")), which wrote nothing: \(error.message)"
-                if !written.isEmpty { message += " (already written: \(written.joined(separator: ", ")))" }
+                var message = "commit failed for \(batch.labels.joined(separator: ", ")), which wrote nothing: \(error.message)"
+                message += written.isEmpty ? " (no fragment was written)" : " (already written: \(written.joined(separator: ", ")))"
                 throw BotSessionError(error.status, message)
             }
-            written += group.labels
+            written += batch.labels
         }
     }
 

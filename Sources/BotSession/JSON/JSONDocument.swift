@@ -98,26 +98,35 @@ struct JSONDocument {
         let start = Int(tok.start) + 1
         let end = Int(tok.end) - 1
         if !tok.escaped { return Array(text[start..<end]) }
-        return JSONText.unescape(UnsafeBufferPointer(rebasing: text[start..<end]))
+        var lone = false
+        return JSONText.unescape(UnsafeBufferPointer(rebasing: text[start..<end]), loneSurrogate: &lone)
     }
 
     func string(_ t: Int) -> String { String(decoding: stringValue(t), as: UTF8.self) }
 
-    /// A number or string as key text, the way JavaScript's `String(id)` writes an id:
-    /// integer literals as written (`-0` as `0`), other numbers through a double, strings as
-    /// their decoded text. Any other kind has no key text.
+    /// A number or string as key text, the way JavaScript's `String(id)` writes an id: numbers
+    /// as `JSNumber` formats them, strings as their decoded text. A string that is not valid
+    /// Unicode (a lone surrogate escape) has no key text, rather than one shared with another
+    /// string; so has any other kind of value.
     func keyText(_ t: Int) -> [UInt8]? {
         switch tokens[t].kind {
         case .string:
-            return stringValue(t)
+            let tok = tokens[t]
+            let inside = UnsafeBufferPointer(rebasing: text[Int(tok.start) + 1..<Int(tok.end) - 1])
+            if !tok.escaped { return Array(inside) }
+            var lone = false
+            let decoded = JSONText.unescape(inside, loneSurrogate: &lone)
+            return lone ? nil : decoded
         case .number:
-            let digits = raw(t)
-            if !digits.contains(where: { $0 == 0x2E || $0 == 0x65 || $0 == 0x45 }) {
-                return digits == [0x2D, 0x30] ? [0x30] : digits
+            let literal = raw(t)
+            // Integer literals of up to 15 digits are exact doubles: JavaScript writes them as
+            // they are (but -0 as 0). Everything else goes through a double, as in JavaScript.
+            let digits = literal.first == 0x2D ? literal.count - 1 : literal.count
+            if digits <= 15 && !literal.contains(where: { $0 == 0x2E || $0 == 0x65 || $0 == 0x45 }) {
+                return literal == [0x2D, 0x30] ? [0x30] : literal
             }
-            guard let d = Double(String(decoding: digits, as: UTF8.self)), d.isFinite else { return digits }
-            if d == d.rounded(), abs(d) < 9.0e15 { return Array(String(Int64(d)).utf8) }
-            return Array(String(d).utf8)
+            guard let value = Double(String(decoding: literal, as: UTF8.self)) else { return literal }
+            return Array(JSNumber.format(value).utf8)
         default:
             return nil
         }

@@ -54,9 +54,10 @@ public struct JSONText: Hashable, Sendable, CustomStringConvertible {
         BotSessionError(.invalidJSON, "\(what) is not valid JSON: \(error.reason) (at byte \(error.offset))")
     }
 
-    /// Decodes the inside of a JSON string (without its quotes) to UTF-8. Lone surrogates become
-    /// U+FFFD. The input must have passed the scanner.
-    static func unescape(_ s: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+    /// Decodes the inside of a JSON string (without its quotes) to UTF-8. Lone surrogates (valid
+    /// JSON, but not Unicode) become U+FFFD and set `loneSurrogate`. The input must have passed
+    /// the scanner.
+    static func unescape(_ s: UnsafeBufferPointer<UInt8>, loneSurrogate: inout Bool) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(s.count)
         var i = 0
@@ -90,6 +91,7 @@ public struct JSONText: Hashable, Sendable, CustomStringConvertible {
                         i += 6
                     }
                 }
+                if (0xD800...0xDFFF).contains(code) { loneSurrogate = true }
                 let scalar = Unicode.Scalar(code) ?? "\u{FFFD}"
                 out.append(contentsOf: Array(String(Character(scalar)).utf8))
             default: out.append(e)  // " \ /

@@ -35,6 +35,7 @@ public final class EnhancedStore: SessionStore, @unchecked Sendable {
     /// The same data as the inner store, so the same key locks and clash checks.
     public var identity: String { inner.identity }
     public var hasExpiry: Bool { ttlMs != nil || inner.hasExpiry }
+    public var isTransactional: Bool { inner.isTransactional }
 
     private let lock = PThreadMutex()
     /// Sorted by version.

@@ -16,6 +16,8 @@ public final class MemoryStore: SessionStore, @unchecked Sendable {
     public let clock = ReplaceableClock()
     public let ttlMs: Int64?
     public var hasExpiry: Bool { ttlMs != nil }
+    /// A commit takes the store's lock once: all of its changes or none.
+    public var isTransactional: Bool { true }
 
     private let lock = PThreadMutex()
     /// Entries in order (insertion order; with a ttl, last-write order, which is expiry order);

@@ -72,7 +72,12 @@ public protocol SessionStore: AnyObject, Sendable {
     /// A cursor over the entries whose keys start with `prefix` (all of them for `[]`).
     func cursor(prefix: [UInt8]) throws(BotSessionError) -> any StoreCursor
 
-    /// Applies the changes of one update's commit; stores with transactions apply them all or
+    /// Whether `commit` applies all its changes or none (a database transaction). The engine
+    /// hands such a store all of an update's changes at once; others get one change at a time,
+    /// so a failure can say exactly which fragments were written.
+    var isTransactional: Bool { get }
+
+    /// Applies the changes of one update's commit; a transactional store applies them all or
     /// none.
     func commit(_ changes: [StoreChange]) throws(BotSessionError)
 }
@@ -96,6 +101,8 @@ extension SessionStore {
     public func setClock(_ clock: Clock?) { self.clock.set(clock) }
 
     public func now() -> Int64 { clock.now() }
+
+    public var isTransactional: Bool { false }
 }
 
 /// A cursor over entries already collected.

@@ -1,6 +1,15 @@
 /// Opening a built-in store by URI (`memory:`, `sqlite:PATH`, `file:DIR`, `postgresql://...`)
 /// with a JSON options object.
 public enum StoreURI {
+    /// Opens the store a URI given as bytes names; a URI that is not UTF-8 is MISUSE (a path
+    /// must not be silently rewritten).
+    public static func open(bytes uri: [UInt8], optionsJSON: [UInt8]? = nil) throws(BotSessionError) -> any SessionStore {
+        guard Bytes.isValidUTF8(uri) else {
+            throw BotSessionError(.misuse, "the store URI \(Bytes.describe(uri)) is not valid UTF-8")
+        }
+        return try open(String(decoding: uri, as: UTF8.self), optionsJSON: optionsJSON)
+    }
+
     /// Opens the store `uri` names. `optionsJSON` may be nil for defaults; unknown or
     /// wrong-typed options are INVALID_OPTION.
     public static func open(_ uri: String, optionsJSON: [UInt8]? = nil) throws(BotSessionError) -> any SessionStore {

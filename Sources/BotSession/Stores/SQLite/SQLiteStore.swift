@@ -32,6 +32,7 @@ public final class SQLiteStore: SessionStore, @unchecked Sendable {
     public let identity: String
     public let clock = ReplaceableClock()
     public var hasExpiry: Bool { false }
+    public var isTransactional: Bool { true }
     public let path: String
     public let options: Options
 
