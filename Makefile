@@ -26,7 +26,7 @@ STAGE       := $(CURDIR)/build/stage
 STAGE_PC    := PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig pkg-config
 VALGRIND    := valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible \
                --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
-               --suppressions=Tests/C/valgrind.supp
+               --suppressions=Tests/C/valgrind.supp --child-silent-after-fork=yes
 
 C_TEST_SOURCES := $(wildcard Tests/C/test_*.c)
 C_TESTS        := $(patsubst Tests/C/%.c,build/tests/%,$(C_TEST_SOURCES))

@@ -8,7 +8,7 @@ import Glibc
 
 /// One suite of store behaviour, run against every store (SPEC §6).
 @Suite struct StoreSuiteTests {
-    enum Kind: String, CaseIterable, Sendable { case memory, sqliteFile, sqliteMemory, custom }
+    enum Kind: String, CaseIterable, Sendable { case memory, sqliteFile, sqliteMemory, file, custom, enhancedSQLite }
 
     /// A fresh store of `kind` and a cleanup for it.
     static func make(_ kind: Kind) throws -> (any SessionStore, () -> Void) {
@@ -20,6 +20,14 @@ import Glibc
             return (try SQLiteStore(path: "\(dir)/s.db"), { removeDirectory(dir) })
         case .sqliteMemory:
             return (try SQLiteStore(path: ":memory:"), {})
+        case .file:
+            let dir = temporaryDirectory()
+            return (try FileStore(directory: "\(dir)/files"), { removeDirectory(dir) })
+        case .enhancedSQLite:
+            let dir = temporaryDirectory()
+            let enhanced = EnhancedStore(try SQLiteStore(path: "\(dir)/e.db"), ttlMs: 60_000)
+            try enhanced.addMigration(version: 2) { (old) throws(BotSessionError) in old.bytes }
+            return (enhanced, { removeDirectory(dir) })
         case .custom:
             let backing = MemoryStore()
             let store = CustomStore(.init(
@@ -158,25 +166,6 @@ import Glibc
         #expect(String(cString: sqlite3_column_text(statement, 1)) == "{\"n\": 1.50, \"big\": 18446744073709551617}")
         #expect(String(cString: sqlite3_column_text(statement, 2)) == "text")
         #expect(sqlite3_step(statement) == SQLITE_DONE)
-    }
-
-    @Test func sqliteTwoProcessesShareAFile() throws {
-        let dir = temporaryDirectory()
-        defer { removeDirectory(dir) }
-        let path = "\(dir)/shared.db"
-        let parent = try SQLiteStore(path: path)
-        try parent.write(SessionKey("from-parent"), json("1"))
-        let pid = fork()
-        if pid == 0 {
-            // The child must not use the parent's connection: the store opens its own.
-            let ok = (try? parent.read(SessionKey("from-parent")))??.text.string == "1"
-            let wrote = (try? parent.write(SessionKey("from-child"), json("2"))) != nil
-            _exit(ok && wrote ? 0 : 1)
-        }
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        #expect(status == 0)
-        #expect(try parent.read(SessionKey("from-child"))?.text.string == "2")
     }
 
     @Test func storeURIs() throws {

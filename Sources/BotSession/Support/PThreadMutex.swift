@@ -33,3 +33,15 @@ final class PThreadMutex: @unchecked Sendable {
         return try body()
     }
 }
+
+/// A value behind its own mutex.
+final class LockedValue<Value>: @unchecked Sendable {
+    private let mutex = PThreadMutex()
+    private var value: Value
+
+    init(_ value: Value) { self.value = value }
+
+    func withLock<T>(_ body: (inout Value) -> T) -> T {
+        mutex.withLock { body(&value) }
+    }
+}

@@ -38,6 +38,9 @@ public final class SQLiteStore: SessionStore, @unchecked Sendable {
 
     private let lock = PThreadMutex()
     private var connection: SQLiteConnection
+    /// Connections a forked child inherited from its parent, kept open and unused for the
+    /// child's life.
+    private static let inheritedConnections = LockedValue<[SQLiteConnection]>([])
     private var ownerProcess: pid_t
 
     /// Opens (creating if needed) the database at `path`; `":memory:"` is a private in-memory
@@ -66,10 +69,9 @@ public final class SQLiteStore: SessionStore, @unchecked Sendable {
         defer { lock.unlock() }
         let pid = getpid()
         if pid != ownerProcess {
-            // A connection must not cross fork(): the child gets its own. The parent's is left
-            // unclosed on purpose: closing it here could disturb the parent's locks and WAL.
-            let inherited = Unmanaged.passRetained(connection)
-            _ = inherited
+            // A connection must not cross fork(): the child gets its own. The parent's is never
+            // closed here (that could disturb the parent's locks and WAL); it is kept, unused.
+            SQLiteStore.inheritedConnections.withLock { $0.append(connection) }
             connection = try SQLiteConnection(path: path, options: options, createTable: false)
             ownerProcess = pid
         }
