@@ -28,10 +28,16 @@ VALGRIND    := valgrind -q --leak-check=full --show-leak-kinds=definite,indirect
                --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
                --suppressions=Tests/C/valgrind.supp --child-silent-after-fork=yes
 
+# The Python binding is tested in this venv, with the packages of requirements-test.txt.
+VENV        := build/venv
+PYTHON      := $(VENV)/bin/python
+PYTHON_ENV  := BOTSESSION_LIBRARY=$(STAGE)/lib/libbotsession.so.0 \
+               BOTSESSION_TEST_PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig
+
 C_TEST_SOURCES := $(wildcard Tests/C/test_*.c)
 C_TESTS        := $(patsubst Tests/C/%.c,build/tests/%,$(C_TEST_SOURCES))
 
-.PHONY: all build deps test-deps test swift-test c-test abi-check readme-check stage demo bench install clean
+.PHONY: all build deps test-deps test swift-test c-test python-test venv abi-check readme-check stage demo bench install clean
 
 all: build
 
@@ -63,6 +69,7 @@ test: test-deps
 	$(SWIFT) test
 	@$(MAKE) --no-print-directory abi-check
 	@$(MAKE) --no-print-directory c-test
+	@$(MAKE) --no-print-directory python-test
 	@$(MAKE) --no-print-directory readme-check
 	@echo "== all test suites passed"
 
@@ -73,9 +80,25 @@ abi-check: stage
 	@echo "== ABI check of the built library"
 	scripts/check-abi.sh $(RELEASE_LIB) include/botsession.h
 
-readme-check: stage
+readme-check: stage venv
 	@echo "== the README's quick starts"
-	SWIFT=$(SWIFT) scripts/check-readme.sh $(STAGE)
+	SWIFT=$(SWIFT) PYTHON=$(PYTHON) scripts/check-readme.sh $(STAGE)
+
+# A venv with the binding installed as users install it (pip install bindings/python) and the
+# test packages; made once, the binding reinstalled every time.
+$(VENV)/.test-requirements: bindings/python/requirements-test.txt
+	@echo "== creating $(VENV) and installing $(notdir $<) from PyPI"
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet -r $<
+	@touch $@
+
+venv: $(VENV)/.test-requirements
+	@$(PYTHON) -m pip install --quiet --force-reinstall --no-deps ./bindings/python
+
+python-test: stage venv
+	@echo "== Python binding and adapters (pytest, real aiogram and python-telegram-bot)"
+	cd bindings/python && $(PYTHON_ENV) ../../$(PYTHON) -m pytest -q -p no:cacheprovider tests
 
 # The dlopen test loads the library itself: it must not be linked against it.
 build/tests/test_dlopen: Tests/C/test_dlopen.c Tests/C/check.h $(STAGE)/lib/pkgconfig/botsession.pc

@@ -96,9 +96,11 @@ def chatter(n):
             emit("edited_message", edited)
         else:
             emit("poll", {"id": str(rng.getrandbits(60)), "question": "Pizza tonight?",
-                          "options": [{"text": "yes", "voter_count": 3}, {"text": "yes!", "voter_count": 4}],
+                          "options": [{"persistent_id": "o1", "text": "yes", "voter_count": 3},
+                                      {"persistent_id": "o2", "text": "yes!", "voter_count": 4}],
                           "total_voter_count": 7, "is_closed": False, "is_anonymous": True,
-                          "type": "regular", "allows_multiple_answers": False})
+                          "type": "regular", "allows_multiple_answers": False,
+                          "allows_revoting": False, "members_only": False})
 
 
 chatter(140)

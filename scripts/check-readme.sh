@@ -32,3 +32,28 @@ second=$(cd "$work" && "$bin")
 [ "$first" = '{"count": 0}' ] && [ "$second" = '{"count": 1}' ] || {
     echo "check-readme: Swift quick start printed '$first' then '$second'" >&2; exit 1; }
 echo "check-readme: the Swift quick start builds and its count persists"
+
+# The Python quick start, run twice with the test venv's Python, and the adapter examples.
+if [ -n "${PYTHON:-}" ]; then
+    case "$PYTHON" in /*) python="$PYTHON" ;; *) python="$root/$PYTHON" ;; esac  # not resolved: a venv's python is a link
+    export BOTSESSION_LIBRARY="$stage/lib/libbotsession.so.0"
+    mkdir "$work/python"
+    # As the README says: a fresh venv, `pip install bindings/python`, and the quick start.
+    python3 -m venv "$work/fresh"
+    "$work/fresh/bin/pip" install --quiet "$root/bindings/python"
+    python="$work/fresh/bin/python"
+    awk '/^## Python quick start/{s=1} s&&/^```python$/{c=1;next} c&&/^```$/{exit} c{print}' README.md > "$work/python/quickstart.py"
+    first=$(cd "$work/python" && "$python" quickstart.py)
+    second=$(cd "$work/python" && "$python" quickstart.py)
+    [ "$first" = "session before: {'count': 0}" ] && [ "$second" = "session before: {'count': 1}" ] || {
+        echo "check-readme: Python quick start printed '$first' then '$second'" >&2; exit 1; }
+    echo "check-readme: in a fresh venv, pip install bindings/python, and the Python quick start runs; its count persists"
+    case "$PYTHON" in /*) python="$PYTHON" ;; *) python="$root/$PYTHON" ;; esac
+    for example in aiogram_bot ptb_bot; do
+        counted() { "$python" "$root/examples/$example.py" "$work/$example.db" | sed -n 's/.*pizzas counted in the store: //p'; }
+        once=$(counted); twice=$(counted)
+        [ -n "$once" ] && [ "$once" -gt 0 ] && [ "$twice" = $((once * 2)) ] || {
+            echo "check-readme: examples/$example.py counted '$once' then '$twice' pizzas" >&2; exit 1; }
+        echo "check-readme: examples/$example.py replays the updates offline and its counts persist ($once, then $twice)"
+    done
+fi

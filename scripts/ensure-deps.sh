@@ -20,6 +20,8 @@ have_pc sqlite3 || missing+=(libsqlite3-dev)
 have_pc jansson || missing+=(libjansson-dev)
 if [ "$need" = test ]; then
     command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
+    # The Python binding's tests run in a venv.
+    python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then

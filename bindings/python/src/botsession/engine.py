@@ -1,0 +1,369 @@
+"""Engines (the session middleware's configuration) and updates (one update being handled)."""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import inspect
+import json
+import threading
+from ctypes import byref, c_void_p
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, TypeVar, Union
+
+from . import _native
+from ._native import lib
+from ._text import c_text, decode, encode, json_argument, optional_text
+from .errors import ConflictError, check, misuse, remember_callback_exception
+from .store import Store, _StoreUse
+
+#: A key function: the update as a dict in, the key out (str or int), or None for "no key".
+KeyFunction = Callable[[Dict[str, Any]], Union[str, int, None]]
+T = TypeVar("T")
+
+_UNSET: Any = object()
+
+
+@dataclass
+class Fragment:
+    """One session of every update, for ``Engine(fragments={"name": Fragment(...)})``.
+
+    ``key`` is a strategy name (``"chat"``, ``"user"``, ``"user-chat"``, ``"chat-topic"``,
+    ``"business"``) or a key function; ``initial`` a value or a function that makes one (called
+    each time a session starts); ``store`` defaults to a memory store of the fragment's own.
+    """
+
+    store: Optional[Store] = None
+    key: Union[str, KeyFunction, None] = None
+    prefix: Optional[str] = None
+    initial: Any = _UNSET
+    lazy: Optional[bool] = None
+
+
+def _fragment_options(fragment: Fragment) -> Dict[str, Any]:
+    options: Dict[str, Any] = {}
+    if isinstance(fragment.key, str):
+        options["key"] = fragment.key
+    elif fragment.key is not None and not callable(fragment.key):
+        raise TypeError("key must be a strategy name or a function")
+    if fragment.prefix is not None:
+        options["prefix"] = fragment.prefix
+    if fragment.initial is not _UNSET and not callable(fragment.initial):
+        options["initial"] = fragment.initial
+    if fragment.lazy is not None:
+        options["lazy"] = fragment.lazy
+    return options
+
+
+class Engine:
+    """The session middleware's configuration::
+
+        engine = Engine(Store.open("sqlite:bot.db"), initial={"count": 0})
+        with engine.update(update) as session:
+            data = session.get()
+            session.set({"count": data["count"] + 1})
+
+    Or with fragments: ``Engine(fragments={"chat": Fragment(...), "user": Fragment(...)})``.
+    An engine may be shared by threads and by asyncio tasks.
+    """
+
+    def __init__(
+        self,
+        store: Optional[Store] = None,
+        *,
+        key: Union[str, KeyFunction, None] = None,
+        prefix: Optional[str] = None,
+        initial: Any = _UNSET,
+        lazy: Optional[bool] = None,
+        fragments: Optional[Mapping[str, Fragment]] = None,
+        max_value_bytes: Optional[int] = None,
+        lock_timeout_ms: Optional[int] = None,
+    ) -> None:
+        single = Fragment(store=store, key=key, prefix=prefix, initial=initial, lazy=lazy)
+        if fragments is not None and single != Fragment():
+            raise misuse("give either fragments or the single session's options (store, key, prefix, initial, lazy), not both")
+        options: Dict[str, Any] = {}
+        if fragments is not None:
+            options["fragments"] = {name: _fragment_options(f) for name, f in fragments.items()}
+        else:
+            options.update(_fragment_options(single))
+        if max_value_bytes is not None:
+            options["max_value_bytes"] = max_value_bytes
+        if lock_timeout_ms is not None:
+            options["lock_timeout_ms"] = lock_timeout_ms
+
+        out = c_void_p()
+        check(lib.botsession_engine_new(encode(options), byref(out)))
+        self._pointer: Optional[int] = out.value
+        self._lock = threading.Lock()
+        self._fragment_names = frozenset(fragments or ())
+        # Python objects the C engine may call into or keeps alive: stores, callbacks.
+        self._keep: List[Any] = []
+        try:
+            for name, fragment in (fragments.items() if fragments is not None else [(None, single)]):
+                self._configure(name, fragment)
+        except BaseException:
+            self.close()
+            raise
+
+    def _configure(self, name: Optional[str], fragment: Fragment) -> None:
+        c_name = optional_text(name, "fragment name")
+        if fragment.store is not None:
+            with _StoreUse(fragment.store) as store_pointer:
+                check(lib.botsession_engine_set_store(self._pointer, c_name, store_pointer))
+            self._keep.append(fragment.store)
+        if callable(fragment.key):
+            callback = _native.KEY_FN(_key_callback(fragment.key))
+            check(lib.botsession_engine_set_key_fn(self._pointer, c_name, callback, None))
+            self._keep.append(callback)
+        if fragment.initial is not _UNSET and callable(fragment.initial):
+            callback = _native.INITIAL_FN(_initial_callback(fragment.initial))
+            check(lib.botsession_engine_set_initial_fn(self._pointer, c_name, callback, None))
+            self._keep.append(callback)
+
+    @property
+    def fragments(self) -> frozenset:
+        """The names of the engine's fragments (empty for a single session)."""
+        return self._fragment_names
+
+    def update(self, update: Union[Mapping[str, Any], str, bytes]) -> "Update":
+        """An update to handle, as a context manager: ``with engine.update(u) as session:``
+        (or ``async with``) begins it, commits when the block ends normally and rolls back when
+        it raises. ``update`` is a dict (as Telegram sends it) or its JSON text."""
+        if self._pointer is None:
+            raise misuse("this engine is closed")
+        return Update(self, update)
+
+    def run(self, update: Union[Mapping[str, Any], str, bytes], handler: Callable[["Update"], T], *, attempts: int = 3) -> T:
+        """Runs ``handler(session)`` for ``update`` and commits, re-running it from the start
+        (at most ``attempts`` times in all) when the commit reports a concurrent writer
+        (ConflictError). A re-run repeats the handler's side effects, so send replies after
+        the update is committed, with what the handler returns."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.update(update) as session:
+                    return handler(session)
+            except ConflictError:
+                if attempt == attempts:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def arun(self, update: Union[Mapping[str, Any], str, bytes],
+                   handler: Callable[["Update"], Union[T, Awaitable[T]]], *, attempts: int = 3) -> T:
+        """``run`` for asyncio: the handler may be a coroutine function; no call blocks the
+        event loop."""
+        for attempt in range(1, attempts + 1):
+            try:
+                async with self.update(update) as session:
+                    result = handler(session)
+                    if inspect.isawaitable(result):
+                        result = await result
+                    return result  # type: ignore[return-value]
+            except ConflictError:
+                if attempt == attempts:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def close(self) -> None:
+        """Releases the engine; updates still open keep it alive until they end."""
+        with self._lock:
+            pointer, self._pointer = self._pointer, None
+        if pointer:
+            lib.botsession_engine_free(pointer)
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+def _key_callback(function: KeyFunction) -> Callable[[Optional[int], bytes, int], int]:
+    def call(_user_data: Optional[int], update_json: bytes, out: int) -> int:
+        try:
+            key = function(json.loads(update_json))
+            if key is None:
+                return 0
+            if isinstance(key, bool) or not isinstance(key, (str, int)):
+                raise TypeError(f"a key function must return str, int or None, not {type(key).__name__}")
+            _native.buffer_set(out, str(key).encode("utf-8"))
+            return 0
+        except BaseException as error:
+            remember_callback_exception(error)
+            return 1
+    return call
+
+
+def _initial_callback(function: Callable[[], Any]) -> Callable[[Optional[int], int], int]:
+    def call(_user_data: Optional[int], out: int) -> int:
+        try:
+            value = function()
+            if value is not None:
+                _native.buffer_set(out, encode(value))
+            return 0
+        except BaseException as error:
+            remember_callback_exception(error)
+            return 1
+    return call
+
+
+# Blocking calls of the asyncio API run in worker threads, never on the event loop. `begin` may
+# wait for a key another update holds, so it has a pool of its own: commits, which never wait
+# for keys, can always run and release the keys that waiting begins need.
+_pools: Dict[str, concurrent.futures.ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def _pool(name: str, workers: int) -> concurrent.futures.ThreadPoolExecutor:
+    with _pools_lock:
+        if name not in _pools:
+            _pools[name] = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix=f"botsession-{name}")
+        return _pools[name]
+
+
+class Update:
+    """One update being handled: its sessions, read at ``begin`` (strict) or at the first
+    ``get`` (lazy), and written back at ``commit``. Belongs to one thread (or task) at a time.
+
+    ``get(fragment)``/``set(value, fragment)`` work on Python values; ``get_json``/``set_json``
+    on the exact JSON text. Fragments can also be reached as attributes: ``session.chat``,
+    ``session.chat = {...}``. After ``commit`` or ``rollback`` every call raises MisuseError.
+    """
+
+    def __init__(self, engine: Engine, update: Union[Mapping[str, Any], str, bytes]) -> None:
+        object.__setattr__(self, "_engine", engine)
+        if isinstance(update, Mapping):
+            text = encode(dict(update))
+        else:
+            text = json_argument(update, "the update")
+        object.__setattr__(self, "_update", text)
+        object.__setattr__(self, "_pointer", None)
+        object.__setattr__(self, "_state", "new")
+
+    # -- beginning and ending ---------------------------------------------------------------
+
+    def begin(self) -> "Update":
+        """Begins the update (``with`` does this): resolves keys, waits for them, reads strict
+        sessions."""
+        if self._state != "new":
+            raise misuse("this update has already begun")
+        engine_pointer = self._engine._pointer
+        if engine_pointer is None:
+            raise misuse("this engine is closed")
+        out = c_void_p()
+        check(lib.botsession_begin(engine_pointer, self._update, byref(out)))
+        object.__setattr__(self, "_pointer", out.value)
+        object.__setattr__(self, "_state", "open")
+        return self
+
+    def commit(self) -> None:
+        """Writes back what the handler left and ends the update (whatever the result)."""
+        pointer = self._open_pointer()
+        object.__setattr__(self, "_state", "ended")
+        object.__setattr__(self, "_pointer", None)
+        check(lib.botsession_commit(pointer))
+
+    def rollback(self) -> None:
+        """Ends the update without writing anything. Ending an ended update does nothing."""
+        if self._state == "open":
+            pointer = self._pointer
+            object.__setattr__(self, "_state", "ended")
+            object.__setattr__(self, "_pointer", None)
+            lib.botsession_rollback(pointer)
+        else:
+            object.__setattr__(self, "_state", "ended")
+
+    def __enter__(self) -> "Update":
+        return self.begin() if self._state == "new" else self
+
+    def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:
+        if self._state != "open":
+            return
+        if exc_type is None:
+            self.commit()
+        else:
+            self.rollback()
+
+    async def __aenter__(self) -> "Update":
+        if self._state != "new":
+            return self
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(_pool("begin", 32), self.begin)
+        return self
+
+    async def __aexit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:
+        if self._state != "open":
+            return
+        loop = asyncio.get_running_loop()
+        if exc_type is None:
+            await loop.run_in_executor(_pool("io", 8), self.commit)
+        else:
+            self.rollback()
+
+    def __del__(self) -> None:
+        try:
+            self.rollback()
+        except Exception:
+            pass
+
+    # -- the handler's operations -----------------------------------------------------------
+
+    def _open_pointer(self) -> int:
+        if self._state == "new":
+            raise misuse("this update has not begun; use it in a with block or call begin()")
+        if self._state != "open":
+            raise misuse("this update was already committed or rolled back; handle the next update with engine.update()")
+        return self._pointer  # type: ignore[return-value]
+
+    def get_json(self, fragment: Optional[str] = None) -> Optional[str]:
+        """The session's JSON text, or None when there is none."""
+        out = c_void_p()
+        check(lib.botsession_get(self._open_pointer(), optional_text(fragment, "fragment"), byref(out)))
+        return _native.take_string(out.value)
+
+    def get(self, fragment: Optional[str] = None) -> Any:
+        """The session's value (a fresh Python object each time), or None when there is none.
+        Raises NoKeyError when the update has no key for it."""
+        return decode(self.get_json(fragment))
+
+    def set_json(self, json_text: Optional[str], fragment: Optional[str] = None) -> None:
+        text = None if json_text is None else json_argument(json_text, "the value")
+        check(lib.botsession_set(self._open_pointer(), optional_text(fragment, "fragment"), text))
+
+    def set(self, value: Any, fragment: Optional[str] = None) -> None:
+        """Replaces the session's value; None deletes the session at commit."""
+        text = None if value is None else encode(value)
+        check(lib.botsession_set(self._open_pointer(), optional_text(fragment, "fragment"), text))
+
+    def delete(self, fragment: Optional[str] = None) -> None:
+        """Deletes the session at commit."""
+        self.set(None, fragment)
+
+    def clear(self) -> None:
+        """Deletes every session of the update that has a key, at commit."""
+        check(lib.botsession_clear(self._open_pointer()))
+
+    def key(self, fragment: Optional[str] = None) -> Optional[str]:
+        """The session's key (prefix included), or None when the update has none."""
+        out = c_void_p()
+        check(lib.botsession_key(self._open_pointer(), optional_text(fragment, "fragment"), byref(out)))
+        return _native.take_string(out.value)
+
+    # Fragments as attributes.
+
+    def __getattr__(self, name: str) -> Any:
+        engine = object.__getattribute__(self, "_engine")
+        if name in engine._fragment_names:
+            return self.get(name)
+        raise AttributeError(f"{type(self).__name__} has no attribute or fragment {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in self._engine._fragment_names:
+            self.set(value, name)
+        else:
+            raise AttributeError(f"cannot set {name!r}: it is not a fragment of this engine")

@@ -1,0 +1,112 @@
+"""Exceptions: one class per BotSession status, each carrying the status and the library's
+message (what was wrong and what to do)."""
+from __future__ import annotations
+
+import threading
+from typing import Dict, Optional, Type
+
+from . import _native
+
+
+class BotSessionError(Exception):
+    """A failed BotSession call. ``status`` is the C status number, ``status_name`` its name
+    (``"BOTSESSION_NO_KEY"``), ``message`` the library's explanation."""
+
+    status: int = 1
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        self.status_name = _native.lib.botsession_status_name(status).decode()
+        self.message = message
+        super().__init__(f"{self.status_name}: {message}")
+
+
+class MisuseError(BotSessionError):
+    """A caller's mistake: a closed object, an unknown fragment, an update already ended."""
+    status = 2
+
+
+class InvalidJSONError(BotSessionError):
+    status = 3
+
+
+class InvalidOptionError(BotSessionError):
+    status = 4
+
+
+class NoKeyError(BotSessionError):
+    """Session data touched for an update that has no session key (grammY's message)."""
+    status = 5
+
+
+class StorageError(BotSessionError):
+    """I/O or database failure, store unreachable."""
+    status = 6
+
+
+class ConflictError(BotSessionError):
+    """A concurrent writer won; run the handler again (see ``Engine.run``)."""
+    status = 7
+
+
+class TooBigError(BotSessionError):
+    status = 8
+
+
+class CallbackError(BotSessionError):
+    """A callback failed. When it was a Python callback, the exception it raised is this
+    exception's ``__cause__``."""
+    status = 9
+
+
+class MigrationError(BotSessionError):
+    status = 10
+
+
+class BusyError(BotSessionError):
+    """Timed out waiting for a lock."""
+    status = 11
+
+
+_BY_STATUS: Dict[int, Type[BotSessionError]] = {
+    cls.status: cls
+    for cls in (MisuseError, InvalidJSONError, InvalidOptionError, NoKeyError, StorageError,
+                ConflictError, TooBigError, CallbackError, MigrationError, BusyError)
+}
+
+# The exception a Python callback raised during the C call now running on this thread.
+_pending = threading.local()
+
+
+def remember_callback_exception(error: BaseException) -> None:
+    """Called by a failing Python callback: the exception is re-raised (as the cause of the
+    CALLBACK error, or itself for KeyboardInterrupt and SystemExit) when the C call returns."""
+    _pending.error = error
+    try:
+        _native.lib.botsession_callback_error(f"{type(error).__name__}: {error}".encode("utf-8", "replace"))
+    except Exception:  # pragma: no cover - never let reporting fail a callback
+        pass
+
+
+def _take_pending() -> Optional[BaseException]:
+    error = getattr(_pending, "error", None)
+    _pending.error = None
+    return error
+
+
+def check(status: int) -> None:
+    """Raises the exception for a failed call (reading this thread's last error)."""
+    pending = _take_pending()
+    if status == 0:
+        return
+    if isinstance(pending, (KeyboardInterrupt, SystemExit)):
+        raise pending
+    message = _native.lib.botsession_last_error().decode("utf-8", "replace")
+    error = _BY_STATUS.get(status, BotSessionError)(status, message)
+    if pending is not None:
+        raise error from pending
+    raise error
+
+
+def misuse(message: str) -> MisuseError:
+    return MisuseError(2, message)
