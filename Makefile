@@ -132,9 +132,10 @@ build/roundtrip: bench/roundtrip.c $(STAGE)/lib/pkgconfig/botsession.pc
 	@mkdir -p build
 	$(CC) $(CFLAGS) $< -o $@ $$($(STAGE_PC) --cflags --libs botsession sqlite3 jansson) -Wl,-rpath,$(STAGE)/lib
 
-bench: stage
+bench: stage venv
 	@$(MAKE) --no-print-directory build/roundtrip
 	./build/roundtrip $(ROUND_TRIPS)
+	$(PYTHON_ENV) $(PYTHON) bench/python_roundtrip.py $$(( $(ROUND_TRIPS) / 4 ))
 
 clean:
 	rm -rf .build build sessions.db sessions.db-wal sessions.db-shm

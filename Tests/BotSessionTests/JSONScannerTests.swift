@@ -117,3 +117,23 @@ import Testing
         }
     }
 }
+
+/// The scanner reads plain string content eight bytes at a time: special bytes must be found at
+/// every position relative to those eight-byte words.
+@Suite struct JSONScannerWordTests {
+    @Test(arguments: 0..<20)
+    func specialBytesAtEveryOffset(_ offset: Int) throws {
+        let plain = String(repeating: "a", count: offset)
+        let tail = String(repeating: "b", count: 11)
+        #expect((try? JSONText("\"\(plain)\(tail)\"")) != nil)
+        #expect((try? JSONText("\"\(plain)\\n\(tail)\"")) != nil)
+        #expect((try? JSONText("\"\(plain)é\(tail)\"")) != nil)
+        #expect((try? JSONText("\"\(plain)\u{7F}\(tail)\"")) != nil)
+        #expect((try? JSONText("\"\(plain)\t\(tail)\"")) == nil)      // raw control character
+        #expect((try? JSONText("\"\(plain)\u{1F}\(tail)\"")) == nil)
+        #expect((try? JSONText("\"\(plain)\"\(tail)\"")) == nil)      // a quote ends the string early
+        #expect((try? JSONText(validating: Array("\"\(plain)".utf8) + [0xFF] + Array("\(tail)\"".utf8))) == nil)
+        #expect((try? JSONText("\"\(plain)\\x\(tail)\"")) == nil)    // invalid escape
+        #expect((try? JSONText("\"\(plain)")) == nil)                  // never closed
+    }
+}

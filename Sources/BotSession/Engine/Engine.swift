@@ -4,13 +4,20 @@
 /// Configure it (stores, key and initial functions) before the first `begin`; after that its
 /// configuration is frozen (MISUSE) and it may be shared by any number of threads.
 public final class Engine: @unchecked Sendable {
-    /// One session of every update, with everything needed to find and start it.
-    struct Fragment {
-        var name: [UInt8]?
+    /// One session of every update, with everything needed to find and start it. A class, so
+    /// that each update refers to it instead of copying it; changed only before the engine
+    /// freezes, under the engine's lock.
+    final class Fragment {
+        let name: [UInt8]?
         var options: FragmentOptions
         var store: (any SessionStore)?
         /// The store's identity, which names its key locks; set when the engine freezes.
         var lockStore = ""
+
+        init(name: [UInt8]?, options: FragmentOptions) {
+            self.name = name
+            self.options = options
+        }
 
         /// "fragment 'x'" for messages; empty for the single session.
         var label: String { name.map { "fragment \(Bytes.describe($0))" } ?? "" }
@@ -74,13 +81,13 @@ public final class Engine: @unchecked Sendable {
         try configure(name) { $0.options.initial = initial }
     }
 
-    private func configure(_ name: [UInt8]?, _ change: (inout Fragment) -> Void) throws(BotSessionError) {
+    private func configure(_ name: [UInt8]?, _ change: (Fragment) -> Void) throws(BotSessionError) {
         try lock.withLock { () throws(BotSessionError) in
             if frozen {
                 throw BotSessionError(.misuse, "the engine is already in use: configure stores, key functions and initial functions before the first begin")
             }
             let index = try fragmentIndex(name)
-            change(&fragments[index])
+            change(fragments[index])
         }
     }
 
@@ -109,9 +116,9 @@ public final class Engine: @unchecked Sendable {
     private func frozenFragments() -> [Fragment] {
         lock.withLock {
             if !frozen {
-                for i in fragments.indices {
-                    if fragments[i].store == nil { fragments[i].store = MemoryStore() }
-                    fragments[i].lockStore = fragments[i].store!.identity
+                for fragment in fragments {
+                    if fragment.store == nil { fragment.store = MemoryStore() }
+                    fragment.lockStore = fragment.store!.identity
                 }
                 readsUpdateFields = fragments.contains { $0.options.key.readsUpdateFields }
                 frozen = true

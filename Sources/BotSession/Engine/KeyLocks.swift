@@ -26,21 +26,31 @@ final class KeyLocks: @unchecked Sendable {
     private final class Entry {
         var held = true
         var waiters = 0
-        let condition: UnsafeMutablePointer<pthread_cond_t>
+        /// Made by the first waiter: most keys are never contended, and they cost no condition.
+        private var condition: UnsafeMutablePointer<pthread_cond_t>?
 
-        init() {
-            condition = .allocate(capacity: 1)
-            condition.initialize(to: pthread_cond_t())
+        var waitCondition: UnsafeMutablePointer<pthread_cond_t> {
+            if let condition { return condition }
+            let made = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+            made.initialize(to: pthread_cond_t())
             var attributes = pthread_condattr_t()
             pthread_condattr_init(&attributes)
             pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
-            pthread_cond_init(condition, &attributes)
+            pthread_cond_init(made, &attributes)
             pthread_condattr_destroy(&attributes)
+            condition = made
+            return made
+        }
+
+        func signal() {
+            if let condition { pthread_cond_signal(condition) }
         }
 
         deinit {
-            pthread_cond_destroy(condition)
-            condition.deallocate()
+            if let condition {
+                pthread_cond_destroy(condition)
+                condition.deallocate()
+            }
         }
     }
 
@@ -76,7 +86,7 @@ final class KeyLocks: @unchecked Sendable {
             while entry.held && !timedOut {
                 if timeoutMs == 0 {
                     timedOut = true
-                } else if pthread_cond_timedwait(entry.condition, mutex, &deadline!) == ETIMEDOUT {
+                } else if pthread_cond_timedwait(entry.waitCondition, mutex, &deadline!) == ETIMEDOUT {
                     timedOut = entry.held
                 }
             }
@@ -104,7 +114,7 @@ final class KeyLocks: @unchecked Sendable {
             entries.removeValue(forKey: name)
         } else {
             entry.held = false
-            pthread_cond_signal(entry.condition)
+            entry.signal()
         }
     }
 

@@ -49,6 +49,73 @@ enum JSONScanner {
         try scan(text, record: false, into: &none)
     }
 
+    /// Scans the string whose opening quote is at `start`: where it ends (past the closing
+    /// quote), whether it has escapes, or what is wrong and where (`end` is then the offset).
+    /// A static function over locals: this loop is the hottest part of reading an update.
+    static func scanString(_ p: UnsafeBufferPointer<UInt8>, openingQuoteAt start: Int) -> (end: Int, escaped: Bool, problem: String?) {
+        let n = p.count
+        var i = start + 1
+        var escaped = false
+        while true {
+            i = skipPlainASCII(p, from: i)
+            guard i < n else { return (start, escaped, "a string is not closed") }
+            let b = p[i]
+            if b == 0x22 { return (i + 1, escaped, nil) }
+            if b == 0x5C {
+                escaped = true
+                guard i + 1 < n else { return (i, escaped, "the text ends inside an escape") }
+                switch p[i + 1] {
+                case 0x22, 0x5C, 0x2F, 0x62, 0x66, 0x6E, 0x72, 0x74:
+                    i += 2
+                case 0x75:
+                    guard i + 5 < n, isHex(p[i + 2]), isHex(p[i + 3]), isHex(p[i + 4]), isHex(p[i + 5]) else {
+                        return (i, escaped, "'\\u' must be followed by four hex digits")
+                    }
+                    i += 6
+                default:
+                    return (i, escaped, "invalid escape '\\\(Unicode.Scalar(p[i + 1]))' in a string")
+                }
+                continue
+            }
+            if b < 0x20 { return (i, escaped, "control character 0x\(Bytes.hex(b)) must be escaped in a string") }
+            let length = Bytes.utf8SequenceLength(p, at: i)
+            if length == 0 { return (i, escaped, "invalid UTF-8 in a string") }
+            i += length
+        }
+    }
+
+    @inline(__always)
+    static func isHex(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66)
+    }
+
+    /// The index of the first byte at or after `i` that is not plain string content: a quote,
+    /// a backslash, a control character or a non-ASCII byte (or `p.count`).
+    @inline(__always)
+    static func skipPlainASCII(_ p: UnsafeBufferPointer<UInt8>, from i: Int) -> Int {
+        guard let base = p.baseAddress else { return i }
+        let n = p.count
+        var j = i
+        // Eight bytes at a time while none of them is special (SWAR: a byte below 0x20, one
+        // with the high bit set, a quote or a backslash makes the word stop the fast path).
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        while j + 8 <= n {
+            let word = UnsafeRawPointer(base + j).loadUnaligned(as: UInt64.self)
+            let control = (word &- ones &* 0x20) & ~word & highs
+            let quote = ((word ^ (ones &* 0x22)) &- ones) & ~(word ^ (ones &* 0x22)) & highs
+            let backslash = ((word ^ (ones &* 0x5C)) &- ones) & ~(word ^ (ones &* 0x5C)) & highs
+            if (control | quote | backslash | (word & highs)) != 0 { break }
+            j += 8
+        }
+        while j < n {
+            let b = base[j]
+            if b < 0x20 || b >= 0x80 || b == 0x22 || b == 0x5C { break }
+            j += 1
+        }
+        return j
+    }
+
     private struct State {
         let p: UnsafeBufferPointer<UInt8>
         let record: Bool
@@ -223,45 +290,16 @@ enum JSONScanner {
 
         @inline(__always) func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
 
-        @inline(__always) func isHex(_ b: UInt8) -> Bool {
-            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66)
-        }
-
         mutating func string(_ tokens: inout [JSONToken]) throws(JSONSyntaxError) {
             let start = i
-            i += 1  // opening quote
-            var escaped = false
-            while true {
-                guard i < p.count else {
-                    i = start
-                    throw fail("a string is not closed")
-                }
-                let b = p[i]
-                if b == 0x22 { i += 1; break }
-                if b == 0x5C {
-                    escaped = true
-                    guard i + 1 < p.count else { throw fail("the text ends inside an escape") }
-                    switch p[i + 1] {
-                    case 0x22, 0x5C, 0x2F, 0x62, 0x66, 0x6E, 0x72, 0x74:
-                        i += 2
-                    case 0x75:
-                        guard i + 5 < p.count, isHex(p[i + 2]), isHex(p[i + 3]), isHex(p[i + 4]), isHex(p[i + 5]) else {
-                            throw fail("'\\u' must be followed by four hex digits")
-                        }
-                        i += 6
-                    default:
-                        throw fail("invalid escape '\\\(Unicode.Scalar(p[i + 1]))' in a string")
-                    }
-                    continue
-                }
-                if b < 0x20 { throw fail("control character 0x\(Bytes.hex(b)) must be escaped in a string") }
-                if b < 0x80 { i += 1; continue }
-                let n = Bytes.utf8SequenceLength(p, at: i)
-                if n == 0 { throw fail("invalid UTF-8 in a string") }
-                i += n
+            let scanned = JSONScanner.scanString(p, openingQuoteAt: start)
+            guard scanned.problem == nil else {
+                i = scanned.end
+                throw fail(scanned.problem!)
             }
+            i = scanned.end
             if record {
-                tokens.append(JSONToken(kind: .string, escaped: escaped, start: Int32(start), end: Int32(i),
+                tokens.append(JSONToken(kind: .string, escaped: scanned.escaped, start: Int32(start), end: Int32(i),
                                         next: Int32(tokens.count + 1)))
             }
         }

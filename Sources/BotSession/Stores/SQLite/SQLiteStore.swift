@@ -38,10 +38,11 @@ public final class SQLiteStore: SessionStore, @unchecked Sendable {
 
     private let lock = PThreadMutex()
     private var connection: SQLiteConnection
+    /// The fork generation the connection was opened in (see `ForkGeneration`).
+    private var openedIn: UInt64
     /// Connections a forked child inherited from its parent, kept open and unused for the
     /// child's life.
     private static let inheritedConnections = LockedValue<[SQLiteConnection]>([])
-    private var ownerProcess: pid_t
 
     /// Opens (creating if needed) the database at `path`; `":memory:"` is a private in-memory
     /// database. Fails with STORAGE when the file cannot be opened or is not a database.
@@ -54,8 +55,8 @@ public final class SQLiteStore: SessionStore, @unchecked Sendable {
         }
         self.path = path
         self.options = options
+        openedIn = ForkGeneration.current
         connection = try SQLiteConnection(path: path, options: options, createTable: true)
-        ownerProcess = getpid()
         if path == ":memory:" {
             identity = StoreIdentity.unique("sqlite::memory:")
         } else {
@@ -67,13 +68,13 @@ public final class SQLiteStore: SessionStore, @unchecked Sendable {
     private func withConnection<T>(_ body: (SQLiteConnection) throws(BotSessionError) -> T) throws(BotSessionError) -> T {
         lock.lock()
         defer { lock.unlock() }
-        let pid = getpid()
-        if pid != ownerProcess {
+        let generation = ForkGeneration.current
+        if generation != openedIn {
             // A connection must not cross fork(): the child gets its own. The parent's is never
             // closed here (that could disturb the parent's locks and WAL); it is kept, unused.
             SQLiteStore.inheritedConnections.withLock { $0.append(connection) }
             connection = try SQLiteConnection(path: path, options: options, createTable: false)
-            ownerProcess = pid
+            openedIn = generation
         }
         return try body(connection)
     }

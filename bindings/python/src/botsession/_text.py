@@ -23,13 +23,19 @@ def optional_text(text: Optional[str], what: str) -> Optional[bytes]:
     return None if text is None else c_text(text, what)
 
 
+# Made once: json.dumps with options builds a new encoder on every call, which costs more than
+# the encoding itself.
+_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_decode = json.JSONDecoder().decode
+
+
 def encode(value: Any) -> bytes:
     """A Python value (dict, list, str, int, float, bool, None) as compact JSON."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    return _encoder.encode(value).encode("utf-8")
 
 
 def decode(text: Optional[str]) -> Any:
-    return None if text is None else json.loads(text)
+    return None if text is None else _decode(text)
 
 
 def json_argument(value: Union[str, bytes], what: str) -> bytes:

@@ -13,7 +13,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Type
 from . import _native
 from ._native import lib
 from ._text import c_text, decode, encode, json_argument, optional_text
-from .errors import ConflictError, check, misuse, remember_callback_exception
+from .errors import ConflictError, _pending_threads, check, misuse, remember_callback_exception
 from .store import Store, _StoreUse
 
 #: A key function: the update as a dict in, the key out (str or int), or None for "no key".
@@ -231,100 +231,118 @@ class Update:
     ``get`` (lazy), and written back at ``commit``. Belongs to one thread (or task) at a time.
 
     ``get(fragment)``/``set(value, fragment)`` work on Python values; ``get_json``/``set_json``
-    on the exact JSON text. Fragments can also be reached as attributes: ``session.chat``,
-    ``session.chat = {...}``. After ``commit`` or ``rollback`` every call raises MisuseError.
+    on the exact JSON text. With fragments, they can also be reached as attributes:
+    ``session.chat``, ``session.chat = {...}``. After ``commit`` or ``rollback`` every call
+    raises MisuseError.
     """
 
+    __slots__ = ("_engine", "_update", "_pointer", "_state", "_out", "_out_ref")
+
+    def __new__(cls, engine: Engine, update: Any) -> "Update":
+        # Engines with fragments get the subclass that reaches fragments as attributes; the
+        # plain class keeps attribute assignment fast.
+        if cls is Update and engine._fragment_names:
+            cls = FragmentUpdate
+        return object.__new__(cls)
+
     def __init__(self, engine: Engine, update: Union[Mapping[str, Any], str, bytes]) -> None:
-        object.__setattr__(self, "_engine", engine)
-        if isinstance(update, Mapping):
-            text = encode(dict(update))
+        set_field = object.__setattr__
+        set_field(self, "_engine", engine)
+        if isinstance(update, (str, bytes)):
+            set_field(self, "_update", json_argument(update, "the update"))
         else:
-            text = json_argument(update, "the update")
-        object.__setattr__(self, "_update", text)
-        object.__setattr__(self, "_pointer", None)
-        object.__setattr__(self, "_state", "new")
+            set_field(self, "_update", encode(update if isinstance(update, dict) else dict(update)))
+        set_field(self, "_pointer", None)
+        set_field(self, "_state", 0)  # 0 new, 1 open, 2 ended
+        # One out-parameter for every call of this update (an update is used by one thread).
+        out = c_void_p()
+        set_field(self, "_out", out)
+        set_field(self, "_out_ref", byref(out))
 
     # -- beginning and ending ---------------------------------------------------------------
 
     def begin(self) -> "Update":
         """Begins the update (``with`` does this): resolves keys, waits for them, reads strict
         sessions."""
-        if self._state != "new":
+        if self._state:
             raise misuse("this update has already begun")
         engine_pointer = self._engine._pointer
         if engine_pointer is None:
             raise misuse("this engine is closed")
-        out = c_void_p()
-        check(lib.botsession_begin(engine_pointer, self._update, byref(out)))
-        object.__setattr__(self, "_pointer", out.value)
-        object.__setattr__(self, "_state", "open")
+        status = lib.botsession_begin(engine_pointer, self._update, self._out_ref)
+        if status or _pending_threads[0]:
+            check(status)
+        object.__setattr__(self, "_pointer", self._out.value)
+        object.__setattr__(self, "_state", 1)
         return self
+
+    def _end(self) -> int:
+        pointer = self._open_pointer()
+        object.__setattr__(self, "_state", 2)
+        object.__setattr__(self, "_pointer", None)
+        return pointer
 
     def commit(self) -> None:
         """Writes back what the handler left and ends the update (whatever the result)."""
-        pointer = self._open_pointer()
-        object.__setattr__(self, "_state", "ended")
-        object.__setattr__(self, "_pointer", None)
-        check(lib.botsession_commit(pointer))
+        check(lib.botsession_commit(self._end()))
 
     def rollback(self) -> None:
         """Ends the update without writing anything. Ending an ended update does nothing."""
-        if self._state == "open":
-            pointer = self._pointer
-            object.__setattr__(self, "_state", "ended")
-            object.__setattr__(self, "_pointer", None)
-            lib.botsession_rollback(pointer)
-        else:
-            object.__setattr__(self, "_state", "ended")
+        if self._state == 1:
+            lib.botsession_rollback(self._end())
+        object.__setattr__(self, "_state", 2)
 
     def __enter__(self) -> "Update":
-        return self.begin() if self._state == "new" else self
+        return self.begin() if self._state == 0 else self
 
     def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:
-        if self._state != "open":
-            return
-        if exc_type is None:
-            self.commit()
-        else:
-            self.rollback()
+        if self._state == 1:
+            if exc_type is None:
+                status = lib.botsession_commit(self._end())
+                if status or _pending_threads[0]:
+                    check(status)
+            else:
+                lib.botsession_rollback(self._end())
 
     async def __aenter__(self) -> "Update":
-        if self._state != "new":
+        if self._state != 0:
             return self
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(_pool("begin", 32), self.begin)
         return self
 
     async def __aexit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:
-        if self._state != "open":
+        if self._state != 1:
             return
-        loop = asyncio.get_running_loop()
         if exc_type is None:
-            await loop.run_in_executor(_pool("io", 8), self.commit)
+            await asyncio.get_running_loop().run_in_executor(_pool("io", 8), self.commit)
         else:
             self.rollback()
 
     def __del__(self) -> None:
-        try:
-            self.rollback()
-        except Exception:
-            pass
+        # An update dropped without commit or rollback: roll back, so its keys are released.
+        if self._state == 1:
+            try:
+                self.rollback()
+            except Exception:
+                pass
 
     # -- the handler's operations -----------------------------------------------------------
 
     def _open_pointer(self) -> int:
-        if self._state == "new":
+        if self._state == 1:
+            return self._pointer  # type: ignore[return-value]
+        if self._state == 0:
             raise misuse("this update has not begun; use it in a with block or call begin()")
-        if self._state != "open":
-            raise misuse("this update was already committed or rolled back; handle the next update with engine.update()")
-        return self._pointer  # type: ignore[return-value]
+        raise misuse("this update was already committed or rolled back; handle the next update with engine.update()")
 
     def get_json(self, fragment: Optional[str] = None) -> Optional[str]:
         """The session's JSON text, or None when there is none."""
-        out = c_void_p()
-        check(lib.botsession_get(self._open_pointer(), optional_text(fragment, "fragment"), byref(out)))
-        return _native.take_string(out.value)
+        name = None if fragment is None else c_text(fragment, "fragment")
+        status = lib.botsession_get(self._open_pointer(), name, self._out_ref)
+        if status or _pending_threads[0]:
+            check(status)
+        return _native.take_string(self._out.value)
 
     def get(self, fragment: Optional[str] = None) -> Any:
         """The session's value (a fresh Python object each time), or None when there is none.
@@ -333,12 +351,16 @@ class Update:
 
     def set_json(self, json_text: Optional[str], fragment: Optional[str] = None) -> None:
         text = None if json_text is None else json_argument(json_text, "the value")
-        check(lib.botsession_set(self._open_pointer(), optional_text(fragment, "fragment"), text))
+        name = None if fragment is None else c_text(fragment, "fragment")
+        check(lib.botsession_set(self._open_pointer(), name, text))
 
     def set(self, value: Any, fragment: Optional[str] = None) -> None:
         """Replaces the session's value; None deletes the session at commit."""
         text = None if value is None else encode(value)
-        check(lib.botsession_set(self._open_pointer(), optional_text(fragment, "fragment"), text))
+        name = None if fragment is None else c_text(fragment, "fragment")
+        status = lib.botsession_set(self._open_pointer(), name, text)
+        if status or _pending_threads[0]:
+            check(status)
 
     def delete(self, fragment: Optional[str] = None) -> None:
         """Deletes the session at commit."""
@@ -350,15 +372,21 @@ class Update:
 
     def key(self, fragment: Optional[str] = None) -> Optional[str]:
         """The session's key (prefix included), or None when the update has none."""
-        out = c_void_p()
-        check(lib.botsession_key(self._open_pointer(), optional_text(fragment, "fragment"), byref(out)))
-        return _native.take_string(out.value)
+        name = None if fragment is None else c_text(fragment, "fragment")
+        check(lib.botsession_key(self._open_pointer(), name, self._out_ref))
+        return _native.take_string(self._out.value)
 
-    # Fragments as attributes.
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"cannot set {name!r}: this engine has no fragments")
+
+
+class FragmentUpdate(Update):
+    """An update of an engine with fragments: fragments are also attributes."""
+
+    __slots__ = ()
 
     def __getattr__(self, name: str) -> Any:
-        engine = object.__getattribute__(self, "_engine")
-        if name in engine._fragment_names:
+        if name in object.__getattribute__(self, "_engine")._fragment_names:
             return self.get(name)
         raise AttributeError(f"{type(self).__name__} has no attribute or fragment {name!r}")
 

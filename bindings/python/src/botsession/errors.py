@@ -74,13 +74,17 @@ _BY_STATUS: Dict[int, Type[BotSessionError]] = {
                 ConflictError, TooBigError, CallbackError, MigrationError, BusyError)
 }
 
-# The exception a Python callback raised during the C call now running on this thread.
+# The exception a Python callback raised during the C call now running on this thread, and how
+# many threads have one waiting (so that `check` skips the thread-local when none has).
 _pending = threading.local()
+_pending_threads = [0]
 
 
 def remember_callback_exception(error: BaseException) -> None:
     """Called by a failing Python callback: the exception is re-raised (as the cause of the
     CALLBACK error, or itself for KeyboardInterrupt and SystemExit) when the C call returns."""
+    if getattr(_pending, "error", None) is None:
+        _pending_threads[0] += 1
     _pending.error = error
     try:
         _native.lib.botsession_callback_error(f"{type(error).__name__}: {error}".encode("utf-8", "replace"))
@@ -90,12 +94,16 @@ def remember_callback_exception(error: BaseException) -> None:
 
 def _take_pending() -> Optional[BaseException]:
     error = getattr(_pending, "error", None)
-    _pending.error = None
+    if error is not None:
+        _pending.error = None
+        _pending_threads[0] -= 1
     return error
 
 
 def check(status: int) -> None:
     """Raises the exception for a failed call (reading this thread's last error)."""
+    if status == 0 and not _pending_threads[0]:
+        return
     pending = _take_pending()
     if status == 0:
         return

@@ -1,0 +1,23 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Counts the forks this process descends from, so a store can tell that it runs in a child
+/// of the process that opened its connections without a `getpid()` system call per operation.
+enum ForkGeneration {
+    /// Changed only in a freshly forked child, before any other thread exists there.
+    nonisolated(unsafe) private static var generation: UInt64 = 0
+
+    private static let registered: Bool = {
+        pthread_atfork(nil, nil) { ForkGeneration.generation &+= 1 }
+        return true
+    }()
+
+    /// This process's generation: it differs from the one read before a fork.
+    static var current: UInt64 {
+        _ = registered
+        return generation
+    }
+}
