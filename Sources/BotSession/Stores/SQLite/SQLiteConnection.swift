@@ -71,14 +71,20 @@ final class SQLiteConnection {
         do throws(BotSessionError) {
             sqlite3_extended_result_codes(handle, 1)
             sqlite3_busy_timeout(handle, Int32(clamping: options.busyTimeoutMs))
-            if path != ":memory:" {
-                try SQLiteConnection.exec(handle, path, "PRAGMA journal_mode=WAL", "switching to WAL")
+            // Several processes may open a new file at once: setting it up can meet another
+            // process's lock (switching to WAL does not wait by itself) or its last close, so
+            // the setup is retried until busy_timeout_ms has passed.
+            let quotedTable = SQLiteStore.quoteIdentifier(options.table)
+            try SQLiteConnection.retryingSetup(path, timeoutMs: options.busyTimeoutMs) { () throws(BotSessionError) in
+                if path != ":memory:" && SQLiteConnection.journalMode(handle) != "wal" {
+                    try SQLiteConnection.exec(handle, path, "PRAGMA journal_mode=WAL", "switching to WAL")
+                }
+                try SQLiteConnection.exec(handle, path, "PRAGMA synchronous=\(options.synchronous.rawValue)", "setting synchronous")
+                if createTable {
+                    try SQLiteConnection.prepareSchema(handle, path, table: quotedTable, name: options.table)
+                }
             }
-            try SQLiteConnection.exec(handle, path, "PRAGMA synchronous=\(options.synchronous.rawValue)", "setting synchronous")
-            if createTable {
-                try SQLiteConnection.prepareSchema(handle, path, table: table, name: options.table)
-            }
-            statements = try Statements.prepare(handle, path, table: table)
+            statements = try Statements.prepare(handle, path, table: quotedTable)
         } catch {
             sqlite3_close_v2(handle)
             throw error
@@ -232,6 +238,33 @@ final class SQLiteConnection {
             throw failure(db, path, rc, "preparing \(sql)")
         }
         return statement
+    }
+
+    /// The database's journal mode ("wal", "delete", ...), or "" when it cannot be read now.
+    static func journalMode(_ db: OpaquePointer) -> String {
+        var statement: OpaquePointer?
+        guard sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &statement, nil) == SQLITE_OK, let statement else { return "" }
+        defer { sqlite3_finalize(statement) }
+        guard sqlite3_step(statement) == SQLITE_ROW, let text = sqlite3_column_text(statement, 0) else { return "" }
+        return String(cString: text).lowercased()
+    }
+
+    /// Runs `setup`, again after a short pause while it fails because another connection holds
+    /// a lock or is closing the file (BUSY, or a transient I/O error), for at most `timeoutMs`.
+    static func retryingSetup(_ path: String, timeoutMs: Int64, _ setup: () throws(BotSessionError) -> Void) throws(BotSessionError) {
+        var waitedMs: Int64 = 0
+        var pauseMs: Int64 = 1
+        while true {
+            do throws(BotSessionError) {
+                return try setup()
+            } catch {
+                let transient = error.status == .busy || error.message.contains("disk I/O error")
+                guard transient, waitedMs < timeoutMs else { throw error }
+                usleep(UInt32(pauseMs * 1000))
+                waitedMs += pauseMs
+                pauseMs = min(pauseMs * 2, 50)
+            }
+        }
     }
 
     static func exec(_ db: OpaquePointer, _ path: String, _ sql: String, _ doing: String) throws(BotSessionError) {
