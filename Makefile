@@ -37,7 +37,7 @@ PYTHON_ENV  := BOTSESSION_LIBRARY=$(STAGE)/lib/libbotsession.so.0 \
 C_TEST_SOURCES := $(wildcard Tests/C/test_*.c)
 C_TESTS        := $(patsubst Tests/C/%.c,build/tests/%,$(C_TEST_SOURCES))
 
-.PHONY: all build deps test-deps test swift-test c-test python-test venv abi-check readme-check stage demo bench install clean
+.PHONY: all build deps test-deps test swift-test c-test python-test stress venv abi-check readme-check stage demo bench install clean
 
 all: build
 
@@ -64,12 +64,13 @@ install: build
 stage: build
 	@$(MAKE) --no-print-directory install PREFIX=$(STAGE) STRIP=0 DESTDIR= >/dev/null
 
+# The C, Python and stress tests run with a private PostgreSQL server (scripts/with-postgres.sh).
 test: test-deps
 	@echo "== Swift tests (swift test)"
 	$(SWIFT) test
 	@$(MAKE) --no-print-directory abi-check
-	@$(MAKE) --no-print-directory c-test
-	@$(MAKE) --no-print-directory python-test
+	@$(MAKE) --no-print-directory stage venv build/tests/counting
+	scripts/with-postgres.sh $(MAKE) --no-print-directory c-test python-test stress
 	@$(MAKE) --no-print-directory readme-check
 	@echo "== all test suites passed"
 
@@ -79,6 +80,23 @@ swift-test: test-deps
 abi-check: stage
 	@echo "== ABI check of the built library"
 	scripts/check-abi.sh $(RELEASE_LIB) include/botsession.h
+
+# SPEC §8's counting at full size, natively (valgrind would take hours), then small under valgrind.
+stress: stage build/tests/counting
+	@echo "== counting without losing an increment: threads through one engine, processes through their own"
+	@tmp=$$(mktemp -d /tmp/botsession-stress-XXXXXX); trap 'rm -rf $$tmp' EXIT; set -e; \
+	run() { LD_LIBRARY_PATH=$(STAGE)/lib build/tests/counting "$$@"; }; \
+	run threads memory: 8 10000; \
+	run threads sqlite:$$tmp/threads.db 8 10000; \
+	run threads file:$$tmp/threads-files 8 1000; \
+	run processes sqlite:$$tmp/processes.db 4 5000; \
+	run processes file:$$tmp/processes-files 4 5000; \
+	if [ -n "$$BOTSESSION_TEST_POSTGRES_URI" ]; then \
+	    run threads "$$BOTSESSION_TEST_POSTGRES_URI" 8 10000; \
+	    run processes "$$BOTSESSION_TEST_POSTGRES_URI" 4 5000; \
+	elif [ -n "$$CI" ]; then echo "stress: no PostgreSQL server (run through scripts/with-postgres.sh)"; exit 1; fi; \
+	LD_LIBRARY_PATH=$(STAGE)/lib $(VALGRIND) build/tests/counting threads sqlite:$$tmp/small.db 4 100; \
+	LD_LIBRARY_PATH=$(STAGE)/lib $(VALGRIND) build/tests/counting processes sqlite:$$tmp/small.db 3 100
 
 readme-check: stage venv
 	@echo "== the README's quick starts"
@@ -105,9 +123,13 @@ build/tests/test_dlopen: Tests/C/test_dlopen.c Tests/C/check.h $(STAGE)/lib/pkgc
 	@mkdir -p build/tests
 	$(CC) $(CFLAGS) $< -o $@ $$($(STAGE_PC) --cflags botsession) -ldl
 
+build/tests/counting: Tests/C/counting.c Tests/C/check.h $(STAGE)/lib/pkgconfig/botsession.pc
+	@mkdir -p build/tests
+	$(CC) $(CFLAGS) $< -o $@ $$($(STAGE_PC) --cflags --libs botsession) -lpthread
+
 build/tests/%: Tests/C/%.c Tests/C/check.h $(STAGE)/lib/pkgconfig/botsession.pc
 	@mkdir -p build/tests
-	$(CC) $(CFLAGS) $< -o $@ $$($(STAGE_PC) --cflags --libs botsession sqlite3) -lpthread -ldl
+	$(CC) $(CFLAGS) $< -o $@ $$($(STAGE_PC) --cflags --libs botsession sqlite3 libpq) -lpthread -ldl
 
 $(STAGE)/lib/pkgconfig/botsession.pc: stage
 

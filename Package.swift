@@ -7,7 +7,8 @@
 //   BotSession                         the Swift API of the engine, for Swift programs
 //
 // Targets
-//   CSQLite, CJansson   system libraries found with pkg-config
+//   CSQLite, CLibPQ,    system libraries found with pkg-config
+//   CJansson
 //   CBotSessionABI      the public C header (include/botsession.h) as a Clang module, so the
 //                       @_cdecl layer is compiled against the very types C programs see
 //   BotSession          the engine: keys, sessions, stores; no Foundation, no C ABI
@@ -27,10 +28,13 @@ let package = Package(
         .systemLibrary(
             name: "CJansson", pkgConfig: "jansson",
             providers: [.apt(["libjansson-dev"])]),
+        .systemLibrary(
+            name: "CLibPQ", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CBotSessionABI"),
         .target(
             name: "BotSession",
-            dependencies: ["CSQLite"],
+            dependencies: ["CSQLite", "CLibPQ"],
             swiftSettings: [
                 // The engine's shared state is guarded by its own locks; the runtime's dynamic
                 // exclusivity checks cost ~4% of a round-trip in profiles and catch nothing more.

@@ -12,7 +12,9 @@
  *     only when the handler asks for it, so most updates never touch it);
  *   - both in one SQLite file, so an update that changes both commits them in one transaction;
  *   - grammY's enhancer with a migration: chat sessions written by the first version of this bot
- *     ({"pizzaCount": N}) gain a "hungerChecks" counter when they are next read.
+ *     ({"pizzaCount": N}) gain a "hungerChecks" counter when they are next read;
+ *   - the retry loop for stores shared by several processes (SQLite, files, PostgreSQL): a
+ *     commit that lost the race to another process is run again, and replies go out after it.
  *
  * Instead of polling Telegram it replays a file of updates (one JSON update per line), prints
  * the replies it would send, and ends with a summary. A second run continues where the first
@@ -135,32 +137,11 @@ static void follow_migration(botsession_store *store, json_t *message) {
     botsession_free(value);
 }
 
-/* The bot's handler for one update. */
-static void handle(botsession_engine *engine, botsession_store *store, const char *line, stats *st) {
-    botsession_update *u;
-    st->updates++;
-    int rc = botsession_begin(engine, line, &u);
-    if (rc != BOTSESSION_OK) {
-        fprintf(stderr, "update %ld: %s: %s\n", st->updates, botsession_status_name(rc), botsession_last_error());
-        st->failures++;
-        return;
-    }
-    json_t *update = json_loads(line, 0, NULL);
-    json_t *message = NULL;
-    const char *text = update_text(update, &message);
-
-    char *chat_key = NULL;
-    botsession_key(u, "chat", &chat_key);
-    if (!chat_key) {
-        /* Inline queries, polls, ...: no chat, so no chat session. Touching it here would fail
-         * with BOTSESSION_NO_KEY, exactly as grammY throws. */
-        st->without_chat++;
-        botsession_rollback(u);
-        json_decref(update);
-        return;
-    }
-    st->with_session++;
-
+/* The bot's handler for one update: reads and changes the sessions of `u`, and writes the reply
+ * to send (if any) into `reply`. It sends nothing itself: if the commit reports a concurrent
+ * writer, the handler runs again, and a reply sent by the first run would go out twice. */
+static void handler(botsession_update *u, json_t *message, const char *text, char *reply, size_t size) {
+    reply[0] = 0;
     if (text && strstr(text, PIZZA)) {
         /* bot.hears(/🍕/, ...): one more pizza for the chat, and for the user (if any: a
          * channel post has no user, so its "user" fragment has no key and is left alone). */
@@ -178,27 +159,57 @@ static void handle(botsession_engine *engine, botsession_store *store, const cha
     } else if (is_command(text, "/hunger")) {
         json_t *chat = session_of(u, "chat");
         add_to(chat, "hungerChecks", 1);
-        printf("  -> %-14s Your hunger level is %lld!\n", chat_name(message),
-               (long long)json_integer_value(json_object_get(chat, "pizzaCount")));
+        snprintf(reply, size, "%-14s Your hunger level is %lld!", chat_name(message),
+                 (long long)json_integer_value(json_object_get(chat, "pizzaCount")));
         store_session(u, "chat", chat);
-        st->replies++;
     } else if (is_command(text, "/me")) {
         json_t *user = session_of(u, "user");
         const char *name = json_string_value(json_object_get(json_object_get(message, "from"), "first_name"));
-        printf("  -> %-14s %s, you ate %lld pizzas in all chats.\n", chat_name(message), name ? name : "you",
-               (long long)json_integer_value(json_object_get(user, "pizzas")));
+        snprintf(reply, size, "%-14s %s, you ate %lld pizzas in all chats.", chat_name(message), name ? name : "you",
+                 (long long)json_integer_value(json_object_get(user, "pizzas")));
         json_decref(user);
-        st->replies++;
     }
+}
 
-    rc = botsession_commit(u);
-    if (rc != BOTSESSION_OK) {
-        fprintf(stderr, "update %ld: commit: %s: %s\n", st->updates, botsession_status_name(rc), botsession_last_error());
-        st->failures++;
-    } else if (message) {
-        follow_migration(store, message);
+/* One update: begin, run the handler, commit; when another process committed the same session
+ * meanwhile (BOTSESSION_CONFLICT), run the handler again on what is stored now. The reply is
+ * sent once the commit succeeded. */
+static void handle(botsession_engine *engine, botsession_store *store, const char *line, stats *st) {
+    st->updates++;
+    json_t *update = json_loads(line, 0, NULL);
+    json_t *message = NULL;
+    const char *text = update_text(update, &message);
+    char reply[256];
+    int rc = BOTSESSION_CONFLICT;
+    for (int attempt = 0; attempt < 5 && rc == BOTSESSION_CONFLICT; attempt++) {
+        botsession_update *u;
+        rc = botsession_begin(engine, line, &u);
+        if (rc != BOTSESSION_OK) break;
+        char *chat_key = NULL;
+        botsession_key(u, "chat", &chat_key);
+        if (!chat_key) {
+            /* Inline queries, polls, ...: no chat, so no chat session. Touching it here would
+             * fail with BOTSESSION_NO_KEY, exactly as grammY throws. */
+            st->without_chat++;
+            botsession_rollback(u);
+            json_decref(update);
+            return;
+        }
+        botsession_free(chat_key);
+        handler(u, message, text, reply, sizeof reply);
+        rc = botsession_commit(u);
     }
-    botsession_free(chat_key);
+    if (rc != BOTSESSION_OK) {
+        fprintf(stderr, "update %ld: %s: %s\n", st->updates, botsession_status_name(rc), botsession_last_error());
+        st->failures++;
+    } else {
+        st->with_session++;
+        if (reply[0]) {
+            printf("  -> %s\n", reply);  /* "send" the reply: after the commit, once */
+            st->replies++;
+        }
+        if (message) follow_migration(store, message);
+    }
     json_decref(update);
 }
 

@@ -47,7 +47,28 @@
  * calls a callback. Updates with the same session key are serialised (see botsession_begin);
  * key and initial callbacks, and a custom store's methods, may run while that key is held.
  *
+ * Processes and machines. Updates of one session in one process are serialised by key locks
+ * (see botsession_begin). Across processes and machines (a SQLite file or a file-store directory
+ * shared by processes, a PostgreSQL database shared by instances), a commit is a compare-and-set:
+ * each session carries the version its store had when it was read (at begin for strict sessions,
+ * at the first get for lazy ones), and if another writer committed since, botsession_commit
+ * returns BOTSESSION_CONFLICT and writes nothing for it. Run the handler again from begin:
+ *
+ *     for (int attempt = 0; attempt < 5; attempt++) {
+ *         botsession_update *u;
+ *         if (botsession_begin(e, update_json, &u) != BOTSESSION_OK) break;
+ *         handle(u);                                  // reads and sets sessions, sends nothing
+ *         int rc = botsession_commit(u);
+ *         if (rc != BOTSESSION_CONFLICT) { if (rc == BOTSESSION_OK) send_replies(); break; }
+ *     }
+ *
+ * A re-run repeats the handler's side effects, so send replies after the commit. A session set
+ * without being read is written blindly (no version to compare). Memory and custom stores keep
+ * no versions: they rely on the key locks of the one process that uses them.
+ *
  * fork(). Handles created before fork() must not be used in the child; create new ones there.
+ * (A SQLite or PostgreSQL store that notices it runs in a child opens connections of its own
+ * rather than sharing the parent's.)
  *
  * JSON. Every JSON text is UTF-8, NUL-terminated, validated strictly (RFC 8259, as JavaScript's
  * JSON.parse accepts it) and never re-serialised: a value is stored and returned as the exact
@@ -190,21 +211,31 @@ typedef struct botsession_store_methods {
  *                      digits, underscores), {"synchronous": "normal"|"full"|"off"} ("normal":
  *                      no commit is lost when the process crashes; "full": none on power loss
  *                      either), {"busy_timeout_ms": 5000} (how long a write waits for another
- *                      connection). Several processes may share the file safely: each commit is
- *                      one transaction. In this version, updates of one session in different
- *                      processes are not serialised (the last writer wins); in one process they
- *                      are (see botsession_begin).
+ *                      connection). Several processes may share the file: each commit is one
+ *                      transaction and a compare-and-set on a version column (CONFLICT when
+ *                      another process committed the session since it was read).
  *   "file:DIR"         one JSON file per session under DIR (created if missing), in grammY's
  *                      file adapter layout (DIR/<last two characters>/<key>.json) for keys of
  *                      letters, digits, "-", "_" and "."; other keys are encoded so that no key
- *                      can leave DIR. Each write replaces its file atomically. No options.
- *   "postgresql://..."   not available in this version (ERROR).
+ *                      can leave DIR. Each write replaces its file atomically, under an flock of
+ *                      the key's folder that makes it a compare-and-set across processes. No
+ *                      options.
+ *   "postgresql://..." (or "postgres://...", or any libpq connection string starting so) a
+ *                      table in a PostgreSQL database, for bots on several machines: the table
+ *                      grammY's adapter uses ("key" VARCHAR with a unique index, "value" TEXT),
+ *                      created when missing; commits are a compare-and-set on the row's xmin, so
+ *                      writes by grammY's adapter are seen too. One round trip per read and per
+ *                      commit of one session. A server that restarts is reconnected to; while it
+ *                      is down, operations fail with STORAGE. Passwords, TLS and the like are
+ *                      libpq's (URI, environment, ~/.pgpass); messages never contain the URI's
+ *                      password. Options: {"table": "sessions"}, {"connect_timeout_s": 5},
+ *                      {"statement_timeout_ms": N} (none by default).
  * `options_json` is a JSON object of options, or NULL for the defaults.
  * On success *out is a new store, released with botsession_store_close().
  * Returns OK; MISUSE (NULL uri or out, uri not UTF-8); INVALID_OPTION (unknown URI scheme,
  * unknown or wrong-typed option); INVALID_JSON (malformed options); STORAGE (the file or
- * directory cannot be opened or created, or is not a database); BUSY (another process holds the
- * database locked); ERROR (a store this version does not have). */
+ * directory cannot be opened or created, or is not a database; the server cannot be reached);
+ * BUSY (another process holds the database locked). */
 int botsession_store_open(const char *uri, const char *options_json, botsession_store **out);
 
 /* Makes a store of the caller's methods. `methods` is copied; `user_data` is passed to every
@@ -390,8 +421,10 @@ int botsession_key(botsession_update *u, const char *fragment, char **key_out);
  * frees `u`, whatever the result: do not use `u` afterwards. Sessions in one SQLite or memory
  * store are written in one transaction; other stores get one write at a time, in fragment
  * order. The first failure stops the rest: nothing is written for the fragments it concerns, and
- * the message names the fragments written before it. Returns OK; MISUSE (NULL u); STORAGE, BUSY,
- * CALLBACK, TOO_BIG (a write failed). */
+ * the message names the fragments written before it. Returns OK; MISUSE (NULL u); CONFLICT
+ * (another writer committed a session of this update since it was read: nothing was written
+ * for it; run the handler again, see "Processes and machines" above); STORAGE, BUSY, CALLBACK,
+ * TOO_BIG (a write failed). */
 int botsession_commit(botsession_update *u);
 
 /* Ends the update without writing anything, releases its keys, and frees `u`. NULL is a no-op. */

@@ -18,10 +18,13 @@ command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 command -v cc >/dev/null 2>&1 || missing+=(gcc)
 have_pc sqlite3 || missing+=(libsqlite3-dev)
 have_pc jansson || missing+=(libjansson-dev)
+have_pc libpq || missing+=(libpq-dev)
 if [ "$need" = test ]; then
     command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
     # The Python binding's tests run in a venv.
     python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+    # The PostgreSQL store is tested against a real server that the tests start themselves.
+    ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then

@@ -63,8 +63,8 @@ final class CountingStore: SessionStore, @unchecked Sendable {
         commits += 1
         for change in changes {
             switch change {
-            case .write(let key, let value): try write(key, value)
-            case .delete(let key): try delete(key)
+            case .write(let key, let value, _): try write(key, value)
+            case .delete(let key, _): try delete(key)
             }
         }
     }

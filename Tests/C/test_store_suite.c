@@ -255,13 +255,25 @@ int main(void) {
     snprintf(kinds[4].name, sizeof kinds[4].name, "file:DIR");
 
     size_t n = sizeof kinds / sizeof *kinds;
+    /* PostgreSQL, when a test server runs (make test starts one). */
+    kind postgres = {"postgresql", getenv("BOTSESSION_TEST_POSTGRES_URI"), "{\"table\": \"suite_sessions\"}", 0, 0, 0};
+    if (postgres.uri) {
+        /* runs after the others, below */
+    } else if (getenv("CI")) {
+        FAIL("BOTSESSION_TEST_POSTGRES_URI is not set: make test starts a PostgreSQL server for this suite");
+    } else {
+        printf("  postgresql: skipped (BOTSESSION_TEST_POSTGRES_URI not set; make test sets it)\n");
+    }
     for (size_t i = 0; i < n; i++) suite(&kinds[i]);
+    if (postgres.uri) suite(&postgres);
     /* Each of them enhanced, with a lifetime and a migration (its own clock). */
-    for (size_t i = 0; i < n; i++) {
-        kind enhanced = kinds[i];
-        snprintf(enhanced.name, sizeof enhanced.name, "enhanced %.200s", kinds[i].name);
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n && !postgres.uri) break;
+        kind enhanced = i < n ? kinds[i] : postgres;
+        snprintf(enhanced.name, sizeof enhanced.name, "enhanced %.200s", i < n ? kinds[i].name : postgres.name);
         enhanced.enhanced = 1;
         enhanced.ttl = 1000;
+        if (i == n) enhanced.options = "{\"table\": \"suite_enhanced\"}";
         suite(&enhanced);
     }
     counting_reset(&custom);

@@ -292,7 +292,8 @@ static void test_open_errors(void) {
     CHECK_ERROR_HAS("not valid UTF-8");
     CHECK_RC(botsession_store_open("mysql://root:hunter2@db/x", NULL, &s), BOTSESSION_INVALID_OPTION);
     CHECK(!strstr(botsession_last_error(), "hunter2"));
-    CHECK_RC(botsession_store_open("postgresql://u:secret@localhost/db", NULL, &s), BOTSESSION_ERROR);
+    CHECK_RC(botsession_store_open("postgresql://u:secret@127.0.0.1:1/db", NULL, &s), BOTSESSION_STORAGE);
+    CHECK_ERROR_HAS("cannot connect to PostgreSQL at 127.0.0.1:1/db");
     CHECK(!strstr(botsession_last_error(), "secret"));
 
     /* Migrations only go to enhanced stores. */

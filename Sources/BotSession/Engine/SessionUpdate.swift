@@ -12,6 +12,9 @@ public final class SessionUpdate {
         var loaded = false
         /// What the store held when read; nil when absent (a stored `null` counts as absent).
         var stored: StoredValue?
+        /// What commit must still find in the store (the version read, or absence); `.any`
+        /// until the session is read, and for stores that keep no versions.
+        var expectation = Expectation.any
         /// What `get` returns now; nil for none.
         var current: JSONText?
         /// Whether `current` came from the initial value.
@@ -50,8 +53,13 @@ public final class SessionUpdate {
     private func load(_ i: Int) throws(BotSessionError) {
         let fragment = slots[i].fragment
         do {
-            var stored = try slots[i].store.read(slots[i].key!)
-            if stored?.text.isNull == true { stored = nil }
+            let found = try slots[i].store.read(slots[i].key!)
+            if let found {
+                slots[i].expectation = found.version.map { .version($0) } ?? .any
+            } else {
+                slots[i].expectation = .absent
+            }
+            let stored = found?.text.isNull == true ? nil : found
             slots[i].stored = stored
             slots[i].current = stored?.text
             if stored == nil, let initial = try initialValue(fragment) {
@@ -168,23 +176,26 @@ public final class SessionUpdate {
 
     // MARK: - Ending
 
-    /// What commit does for slot `slot` (SPEC §5's table): a change, or nil for no I/O.
+    /// What commit does for slot `slot` (SPEC §5's table): a change, or nil for no I/O. A
+    /// session that was read is written only if the store still holds what was read
+    /// (compare-and-set, SPEC §8); one set without a read is a blind write.
     static func plannedChange(_ slot: Slot) -> StoreChange? {
         guard let key = slot.key else { return nil }
         let refresh = slot.store.hasExpiry && slot.touched
+        let expected = slot.loaded ? slot.expectation : .any
         if slot.wasSet {
             guard let value = slot.current else {
                 // Deleting what is known to be absent needs no I/O.
-                return slot.loaded && slot.stored == nil ? nil : .delete(key)
+                return slot.loaded && slot.stored == nil ? nil : .delete(key, expecting: expected)
             }
             if let stored = slot.stored, stored.text.bytes == value.bytes, !stored.needsWriteBack, !refresh {
                 return nil
             }
-            return .write(key, value)
+            return .write(key, value, expecting: expected)
         }
         guard slot.loaded, let value = slot.current else { return nil }
-        if slot.initialApplied { return .write(key, value) }
-        if let stored = slot.stored, stored.needsWriteBack || refresh { return .write(key, value) }
+        if slot.initialApplied { return .write(key, value, expecting: expected) }
+        if let stored = slot.stored, stored.needsWriteBack || refresh { return .write(key, value, expecting: expected) }
         return nil
     }
 

@@ -106,7 +106,8 @@ public final class EnhancedStore: SessionStore, @unchecked Sendable {
             // Data without an expiry (legacy, or written before the lifetime was set) is stamped
             // now, migrated and at the latest version, so that it expires too.
             try inner.write(key, wrap(value, now: now, latest: migrations.last?.version))
-            return StoredValue(text: value)
+            // The stamp is a write: what a commit must find now is the stamped version.
+            return StoredValue(text: value, version: try inner.read(key)?.version)
         }
         return StoredValue(text: value, version: raw.version, needsWriteBack: migrated)
     }
@@ -134,7 +135,7 @@ public final class EnhancedStore: SessionStore, @unchecked Sendable {
         let now = ttlMs == nil ? 0 : self.now()
         try inner.commit(changes.map { change in
             switch change {
-            case .write(let key, let value): .write(key, wrap(value, now: now, latest: latest))
+            case .write(let key, let value, let expected): .write(key, wrap(value, now: now, latest: latest), expecting: expected)
             case .delete: change
             }
         })

@@ -69,8 +69,8 @@ public final class MemoryStore: SessionStore, @unchecked Sendable {
         lock.withLock {
             for change in changes {
                 switch change {
-                case .write(let key, let value): put(key, value, now)
-                case .delete(let key): remove(key)
+                case .write(let key, let value, _): put(key, value, now)
+                case .delete(let key, _): remove(key)
                 }
             }
         }

@@ -1,30 +1,61 @@
+/// A store's version of a stored value, read with it and checked at commit (compare-and-set).
+public enum StoreVersion: Sendable, Hashable {
+    /// A number that changes with every write (SQLite's version column, PostgreSQL's xmin).
+    case counter(Int64)
+    /// The stored text itself (the file store compares what is there with what was read).
+    case content([UInt8])
+}
+
+/// What a commit expects to find under a key before it writes (SPEC §8).
+public enum Expectation: Sendable, Hashable {
+    /// Nothing: a blind write or delete (the session was never read).
+    case any
+    /// That the key is still absent, as it was when the session was read.
+    case absent
+    /// That the value is still at this version.
+    case version(StoreVersion)
+}
+
 /// What a store read found.
 public struct StoredValue: Sendable {
     /// The value's exact text.
     public var text: JSONText
     /// The store's version of the value, for compare-and-set commits; nil where the store keeps
-    /// none.
-    public var version: Int64?
+    /// none (memory and custom stores, which rely on the engine's in-process key locks).
+    public var version: StoreVersion?
     /// Whether reading changed what the store should hold (a migration ran, an expiry was
     /// stamped): the engine writes the value back at commit even when the handler only read it.
     public var needsWriteBack: Bool
 
-    public init(text: JSONText, version: Int64? = nil, needsWriteBack: Bool = false) {
+    public init(text: JSONText, version: StoreVersion? = nil, needsWriteBack: Bool = false) {
         self.text = text
         self.version = version
         self.needsWriteBack = needsWriteBack
     }
 }
 
-/// One change of a commit.
+/// One change of a commit, with what the store must still hold for it to apply. A store that
+/// keeps versions refuses a change whose expectation no longer holds with CONFLICT; stores
+/// without versions ignore expectations.
 public enum StoreChange: Sendable {
-    case write(SessionKey, JSONText)
-    case delete(SessionKey)
+    case write(SessionKey, JSONText, expecting: Expectation = .any)
+    case delete(SessionKey, expecting: Expectation = .any)
 
     public var key: SessionKey {
         switch self {
-        case .write(let key, _), .delete(let key): key
+        case .write(let key, _, _), .delete(let key, _): key
         }
+    }
+
+    public var expectation: Expectation {
+        switch self {
+        case .write(_, _, let expected), .delete(_, let expected): expected
+        }
+    }
+
+    /// The CONFLICT of this change in `store`.
+    func conflict(in store: String) -> BotSessionError {
+        BotSessionError(.conflict, "another writer changed key \(key) in \(store) since this update read it, so nothing was written; run the handler again")
     }
 }
 
@@ -87,12 +118,13 @@ extension SessionStore {
         try read(key) != nil
     }
 
-    /// One change after another: for stores without transactions.
+    /// One change after another, expectations ignored: for stores without transactions or
+    /// versions.
     public func commit(_ changes: [StoreChange]) throws(BotSessionError) {
         for change in changes {
             switch change {
-            case .write(let key, let value): try write(key, value)
-            case .delete(let key): try delete(key)
+            case .write(let key, let value, _): try write(key, value)
+            case .delete(let key, _): try delete(key)
             }
         }
     }

@@ -45,7 +45,13 @@ public enum StoreURI {
             return try FileStore(directory: String(uri.dropFirst("file:".count)))
         }
         if uri.hasPrefix("postgresql://") || uri.hasPrefix("postgres://") {
-            throw BotSessionError(.error, "the PostgreSQL store is not available in this version yet; use sqlite:PATH")
+            var options = try OptionObject(json: optionsJSON, what: "postgresql store options")
+            var postgres = PostgreSQLStore.Options()
+            if let table = try options.string("table") { postgres.table = table }
+            if let seconds = try options.integer("connect_timeout_s", in: 1...3600) { postgres.connectTimeoutSeconds = seconds }
+            postgres.statementTimeoutMs = try options.integer("statement_timeout_ms", in: 1...Int64(Int32.max))
+            try options.finish(known: ["table", "connect_timeout_s", "statement_timeout_ms"])
+            return try PostgreSQLStore(uri: uri, options: postgres)
         }
         // Only the scheme is shown: the rest of a mistyped URI may hold a password.
         let scheme = uri.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? uri

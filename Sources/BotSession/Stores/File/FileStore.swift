@@ -10,6 +10,10 @@ import Musl
 /// that is flushed to disk and renamed over the old one, then the directory is flushed, so a
 /// crash leaves either the old value or the new one, never half of one. A file that exists but
 /// cannot be read is STORAGE, never "absent".
+///
+/// Compare-and-set across processes: every write and delete holds an exclusive `flock` on the
+/// lock file of the key's folder (`.botsession.lock`) while it compares what the file holds with
+/// what the session read, then replaces it; a difference is CONFLICT and writes nothing.
 public final class FileStore: SessionStore, @unchecked Sendable {
     public let directory: String
     public let identity: String
@@ -43,7 +47,8 @@ public final class FileStore: SessionStore, @unchecked Sendable {
     public func read(_ key: SessionKey) throws(BotSessionError) -> StoredValue? {
         let file = path(FileLayout.components(of: key))
         guard let bytes = try FileStore.readFile(file) else { return nil }
-        return StoredValue(text: try JSONText(validating: bytes, what: "the file '\(file)' of key \(key)"))
+        let text = try JSONText(validating: bytes, what: "the file '\(file)' of key \(key)")
+        return StoredValue(text: text, version: .content(bytes))
     }
 
     public func has(_ key: SessionKey) throws(BotSessionError) -> Bool {
@@ -55,7 +60,21 @@ public final class FileStore: SessionStore, @unchecked Sendable {
     }
 
     public func write(_ key: SessionKey, _ value: JSONText) throws(BotSessionError) {
-        let components = FileLayout.components(of: key)
+        try apply(.write(key, value))
+    }
+
+    public func delete(_ key: SessionKey) throws(BotSessionError) {
+        try apply(.delete(key))
+    }
+
+    public func commit(_ changes: [StoreChange]) throws(BotSessionError) {
+        for change in changes { try apply(change) }
+    }
+
+    /// One change, under the folder's lock: its expectation checked, then the file replaced or
+    /// removed.
+    private func apply(_ change: StoreChange) throws(BotSessionError) {
+        let components = FileLayout.components(of: change.key)
         var folder = directory
         for component in components.dropLast() {
             folder += "/" + component
@@ -63,17 +82,43 @@ public final class FileStore: SessionStore, @unchecked Sendable {
                 throw FileStore.failure("creating the folder", folder)
             }
         }
-        try replaceAtomically(folder: folder, file: folder + "/" + components.last!, value.bytes)
+        let file = folder + "/" + components.last!
+        try FileStore.withFolderLock(folder) { () throws(BotSessionError) in
+            if change.expectation != .any {
+                let current = try FileStore.readFile(file)
+                let holds: Bool
+                switch change.expectation {
+                case .any: holds = true
+                case .absent: holds = current == nil
+                case .version(.content(let read)): holds = current == read
+                case .version(.counter): holds = false
+                }
+                if !holds { throw change.conflict(in: "the file store '\(directory)'") }
+            }
+            switch change {
+            case .write(_, let value, _):
+                try replaceAtomically(folder: folder, file: file, value.bytes)
+            case .delete:
+                if unlink(file) != 0 {
+                    if errno == ENOENT || errno == ENOTDIR { return }
+                    throw FileStore.failure("deleting", file)
+                }
+                try FileStore.syncDirectory(folder)
+            }
+        }
     }
 
-    public func delete(_ key: SessionKey) throws(BotSessionError) {
-        let components = FileLayout.components(of: key)
-        let file = path(components)
-        if unlink(file) != 0 {
-            if errno == ENOENT || errno == ENOTDIR { return }
-            throw FileStore.failure("deleting", file)
+    /// Runs `body` holding an exclusive lock on `folder`'s lock file: writers of the folder's
+    /// keys, in this process and in others, take turns.
+    static func withFolderLock(_ folder: String, _ body: () throws(BotSessionError) -> Void) throws(BotSessionError) {
+        let lockFile = folder + "/.botsession.lock"
+        let fd = open(lockFile, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw failure("opening the lock file", lockFile) }
+        defer { close(fd) }  // closing releases the lock
+        while flock(fd, LOCK_EX) != 0 {
+            if errno != EINTR { throw failure("locking", lockFile) }
         }
-        try FileStore.syncDirectory(path(Array(components.dropLast())))
+        try body()
     }
 
     public func cursor(prefix: [UInt8]) throws(BotSessionError) -> any StoreCursor {

@@ -21,8 +21,13 @@ final class SQLiteConnection {
     /// The statements every operation uses, prepared once per connection.
     private struct Statements {
         let read, upsert, delete, has, begin, commit, rollback: OpaquePointer
+        /// Compare-and-set: write or delete only what is still at the version that was read, or
+        /// insert only what is still absent.
+        let updateIfVersion, insertIfAbsent, deleteIfVersion: OpaquePointer
 
-        var all: [OpaquePointer] { [read, upsert, delete, has, begin, commit, rollback] }
+        var all: [OpaquePointer] {
+            [read, upsert, delete, has, begin, commit, rollback, updateIfVersion, insertIfAbsent, deleteIfVersion]
+        }
 
         static func prepare(_ db: OpaquePointer, _ path: String, table: String) throws(BotSessionError) -> Statements {
             var prepared: [OpaquePointer] = []
@@ -41,7 +46,12 @@ final class SQLiteConnection {
                     has: try prepare("SELECT 1 FROM \(table) WHERE key = ?1"),
                     begin: try prepare("BEGIN IMMEDIATE"),
                     commit: try prepare("COMMIT"),
-                    rollback: try prepare("ROLLBACK"))
+                    rollback: try prepare("ROLLBACK"),
+                    updateIfVersion: try prepare(
+                        "UPDATE \(table) SET value = ?2, version = version + 1 WHERE key = ?1 AND version = ?3"),
+                    insertIfAbsent: try prepare(
+                        "INSERT INTO \(table) (key, value, version) VALUES (?1, ?2, 1) ON CONFLICT (key) DO NOTHING"),
+                    deleteIfVersion: try prepare("DELETE FROM \(table) WHERE key = ?1 AND version = ?2"))
             } catch {
                 for statement in prepared { sqlite3_finalize(statement) }
                 throw error
@@ -138,7 +148,9 @@ final class SQLiteConnection {
         guard rc == SQLITE_DONE else { throw failure(rc, "deleting key \(key)") }
     }
 
-    /// Applies `changes` in one transaction: all of them or none.
+    /// Applies `changes` in one transaction: all of them or none. A change whose expectation no
+    /// longer holds (another writer committed since the read) rolls the transaction back and
+    /// fails with CONFLICT.
     func commit(_ changes: [StoreChange]) throws(BotSessionError) {
         if changes.count == 1 {
             // One statement is its own transaction.
@@ -157,9 +169,32 @@ final class SQLiteConnection {
 
     private func apply(_ change: StoreChange) throws(BotSessionError) {
         switch change {
-        case .write(let key, let value): try write(key, value)
-        case .delete(let key): try delete(key)
+        case .write(let key, let value, .absent):
+            try run(statements.insertIfAbsent, [key.bytes, value.bytes], "inserting key \(key)")
+            if sqlite3_changes(db) != 1 { throw change.conflict(in: "SQLite database '\(path)'") }
+        case .write(let key, let value, .version(.counter(let version))):
+            try run(statements.updateIfVersion, [key.bytes, value.bytes], version: version, "writing key \(key)")
+            if sqlite3_changes(db) != 1 { throw change.conflict(in: "SQLite database '\(path)'") }
+        case .write(let key, let value, _):
+            try write(key, value)
+        case .delete(let key, .version(.counter(let version))):
+            try run(statements.deleteIfVersion, [key.bytes], version: version, "deleting key \(key)")
+            if sqlite3_changes(db) != 1 { throw change.conflict(in: "SQLite database '\(path)'") }
+        case .delete(let key, .absent):
+            if try has(key) { throw change.conflict(in: "SQLite database '\(path)'") }
+        case .delete(let key, _):
+            try delete(key)
         }
+    }
+
+    /// Runs a statement that returns no rows: `texts` bound as ?1, ?2..., then `version` after
+    /// them when given.
+    private func run(_ s: OpaquePointer, _ texts: [[UInt8]], version: Int64? = nil, _ doing: String) throws(BotSessionError) {
+        defer { sqlite3_reset(s); sqlite3_clear_bindings(s) }
+        for (i, text) in texts.enumerated() { bind(s, Int32(i + 1), text) }
+        if let version { sqlite3_bind_int64(s, Int32(texts.count + 1), version) }
+        let rc = sqlite3_step(s)
+        guard rc == SQLITE_DONE else { throw failure(rc, doing) }
     }
 
     /// Up to `pageSize` entries with keys in [lower, upper), after `after` when given, in key

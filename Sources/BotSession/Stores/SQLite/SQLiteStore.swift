@@ -7,10 +7,12 @@ import Musl
 /// The embedded default store: one SQLite file in WAL mode, one row per session.
 ///
 /// The table is `sessions(key TEXT PRIMARY KEY, value TEXT NOT NULL, version INTEGER)`: the
-/// value is the session's JSON text exactly as given, the version counts writes (for
-/// compare-and-set). Several processes may use one file: WAL lets readers and a writer work at
-/// once, and `busy_timeout` makes a writer wait for another. Each commit is one transaction, so a
-/// crash never leaves half of it.
+/// value is the session's JSON text exactly as given, the version counts writes. Several
+/// processes may use one file: WAL lets readers and a writer work at once, and `busy_timeout`
+/// makes a writer wait for another. Each commit is one transaction, so a crash never leaves half
+/// of it, and a compare-and-set on the version read with the session: a commit after another
+/// process's fails with CONFLICT and writes nothing. (Writers other than BotSession that do not
+/// bump `version` are not seen by compare-and-set.)
 ///
 /// In this process, one connection serves the store and a lock serialises its use; SQLite
 /// operations take microseconds, so the lock is never held long. A process that forks opens a
@@ -82,7 +84,7 @@ public final class SQLiteStore: SessionStore, @unchecked Sendable {
     public func read(_ key: SessionKey) throws(BotSessionError) -> StoredValue? {
         guard let row = try withConnection({ (c) throws(BotSessionError) in try c.read(key) }) else { return nil }
         let text = try JSONText(validating: row.text, what: "the value stored under key \(key) in \(identity)")
-        return StoredValue(text: text, version: row.version)
+        return StoredValue(text: text, version: .counter(row.version))
     }
 
     public func has(_ key: SessionKey) throws(BotSessionError) -> Bool {

@@ -1,0 +1,238 @@
+/// Sessions in a PostgreSQL table, for bots that run on several machines (SPEC §6).
+///
+/// The table is the one grammY's PostgreSQL adapter makes, `"key" VARCHAR NOT NULL` with a unique
+/// index and `"value" TEXT` holding the JSON, so grammY bots can share it; it is created when
+/// missing. Commits are compare-and-set on the row's `xmin` (which every writer changes,
+/// grammY's adapter included): a commit after another writer's fails with CONFLICT and writes
+/// nothing. A read is one round trip; a commit of one session is one round trip (several
+/// sessions in one store commit in a transaction).
+///
+/// Connections come from a small pool, one per thread at a time. A connection the server closed
+/// (a restart) is noticed before it is used and replaced; while the server is down, operations
+/// fail with STORAGE within the connect timeout, and work again once it is back. A process that
+/// forks opens new connections in the child. Messages name the server as host:port/database and
+/// never contain the URI's password.
+public final class PostgreSQLStore: SessionStore, @unchecked Sendable {
+    public struct Options: Sendable {
+        public var table = "sessions"
+        /// How long connecting may take before the store reports STORAGE.
+        public var connectTimeoutSeconds: Int64 = 5
+        /// When set, statements running longer are canceled (STORAGE).
+        public var statementTimeoutMs: Int64?
+
+        public init() {}
+    }
+
+    public let identity: String
+    public let clock = ReplaceableClock()
+    public var hasExpiry: Bool { false }
+    public var isTransactional: Bool { true }
+    public let options: Options
+
+    private let settings: [(String, String)]
+    private let table: String
+    private let lock = PThreadMutex()
+    private var idle: [PostgreSQLConnection] = []
+    private var openedIn: UInt64
+    /// Connections a forked child inherited, never used or closed there.
+    private static let inherited = LockedValue<[Unmanaged<PostgreSQLConnection>]>([])
+
+    /// Connects to the server `uri` names (a libpq URI or connection string) and creates the
+    /// table when missing. Fails with STORAGE when the server cannot be reached.
+    public init(uri: String, options: Options = Options()) throws(BotSessionError) {
+        guard SQLiteStore.isValidTableName(options.table) else {
+            throw BotSessionError(.invalidOption, "table name \(Bytes.describe(Array(options.table.utf8))) is not allowed; use 1 to 63 letters, digits and underscores, not starting with a digit")
+        }
+        self.options = options
+        table = SQLiteStore.quoteIdentifier(options.table)
+        // Defaults first: what the URI says itself overrides them.
+        settings = [
+            ("connect_timeout", String(options.connectTimeoutSeconds)),
+            ("client_encoding", "UTF8"),
+            ("application_name", "botsession"),
+            ("dbname", uri),
+        ]
+        openedIn = ForkGeneration.current
+        let first = try PostgreSQLStore.connectCreatingTable(settings, table: table, name: options.table,
+                                                             statementTimeoutMs: options.statementTimeoutMs)
+        identity = "postgresql://\(first.location)#\(options.table)"
+        idle.append(first)
+    }
+
+    deinit {
+        if ForkGeneration.current != openedIn {
+            PostgreSQLStore.inherited.withLock { list in idle.forEach { list.append($0.abandon()) } }
+        }
+    }
+
+    /// The first connection also makes the table (as grammY's adapter does), tolerating
+    /// another process making it at the same time.
+    private static func connectCreatingTable(_ settings: [(String, String)], table: String, name: String,
+                                             statementTimeoutMs: Int64?) throws(BotSessionError) -> PostgreSQLConnection {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do throws(BotSessionError) {
+                // The statements refer to the table, so it must exist before they are prepared.
+                let setup = try PostgreSQLConnection(settings: settings, table: "pg_catalog.pg_class", statementTimeoutMs: statementTimeoutMs,
+                                                     prepare: false)
+                try setup.execute("CREATE TABLE IF NOT EXISTS \(table) (\"key\" VARCHAR NOT NULL, \"value\" TEXT)", "creating table \(name)")
+                try setup.execute("CREATE UNIQUE INDEX IF NOT EXISTS IDX_\(name) ON \(table) (\"key\")", "creating the unique index of \(name)")
+                return try PostgreSQLConnection(settings: settings, table: table, statementTimeoutMs: statementTimeoutMs)
+            } catch {
+                // Two processes creating one table at once: one of them fails; the table exists now.
+                if attempt < 3 && error.message.contains("already exists") { continue }
+                throw error
+            }
+        }
+    }
+
+    // MARK: - The pool
+
+    /// Runs `body` with a healthy connection of this process; a connection that fails is
+    /// dropped, the others go back to the pool.
+    private func withConnection<T>(_ body: (PostgreSQLConnection) throws(BotSessionError) -> T) throws(BotSessionError) -> T {
+        let connection = try acquire()
+        defer { release(connection) }
+        return try body(connection)
+    }
+
+    private func acquire() throws(BotSessionError) -> PostgreSQLConnection {
+        let candidates: [PostgreSQLConnection] = lock.withLock {
+            let generation = ForkGeneration.current
+            if generation != openedIn {
+                // A forked child: the parent's connections stay untouched (not even closed).
+                PostgreSQLStore.inherited.withLock { list in idle.forEach { list.append($0.abandon()) } }
+                idle.removeAll()
+                openedIn = generation
+            }
+            guard let connection = idle.popLast() else { return [] }
+            return [connection]
+        }
+        if let connection = candidates.first, connection.isHealthy { return connection }
+        // None idle, or the server closed it (a restart): connect anew.
+        return try PostgreSQLConnection(settings: settings, table: table, statementTimeoutMs: options.statementTimeoutMs)
+    }
+
+    private func release(_ connection: PostgreSQLConnection) {
+        guard !connection.broken else { return }
+        lock.withLock {
+            if ForkGeneration.current == openedIn && idle.count < 16 { idle.append(connection) }
+        }
+    }
+
+    // MARK: - Store operations
+
+    public func read(_ key: SessionKey) throws(BotSessionError) -> StoredValue? {
+        // A read is safe to repeat: after a connection failure it is tried once more on a new one.
+        let rows: PostgreSQLConnection.Rows
+        do throws(BotSessionError) {
+            rows = try withConnection { (c) throws(BotSessionError) in try c.run(.read, [key.bytes], "reading key \(key)") }
+        } catch where error.message.contains("unreachable") {
+            rows = try withConnection { (c) throws(BotSessionError) in try c.run(.read, [key.bytes], "reading key \(key)") }
+        }
+        guard let row = rows.values.first, let value = row[0] else { return nil }
+        let text = try JSONText(validating: value, what: "the value stored under key \(key) in \(identity)")
+        let version = row[1].flatMap { Int64(String(decoding: $0, as: UTF8.self)) }
+        return StoredValue(text: text, version: version.map { .counter($0) })
+    }
+
+    public func has(_ key: SessionKey) throws(BotSessionError) -> Bool {
+        try withConnection { (c) throws(BotSessionError) in try c.run(.has, [key.bytes], "looking up key \(key)") }.values.count > 0
+    }
+
+    public func write(_ key: SessionKey, _ value: JSONText) throws(BotSessionError) {
+        try commit([.write(key, value)])
+    }
+
+    public func delete(_ key: SessionKey) throws(BotSessionError) {
+        try commit([.delete(key)])
+    }
+
+    /// One change in one statement; several in one transaction. A change whose expectation no
+    /// longer holds fails with CONFLICT and rolls the transaction back.
+    public func commit(_ changes: [StoreChange]) throws(BotSessionError) {
+        guard !changes.isEmpty else { return }
+        try withConnection { (c) throws(BotSessionError) in
+            if changes.count == 1 { return try apply(changes[0], on: c) }
+            try c.execute("BEGIN", "starting a transaction")
+            do throws(BotSessionError) {
+                for change in changes { try apply(change, on: c) }
+                try c.execute("COMMIT", "committing a transaction")
+            } catch {
+                if !c.broken { try? c.execute("ROLLBACK", "rolling back") }
+                throw error
+            }
+        }
+    }
+
+    private func apply(_ change: StoreChange, on c: PostgreSQLConnection) throws(BotSessionError) {
+        let applied: Bool
+        switch change {
+        case .write(let key, let value, .absent):
+            applied = try c.run(.insertIfAbsent, [key.bytes, value.bytes], "inserting key \(key)").changed == 1
+        case .write(let key, let value, .version(.counter(let version))):
+            applied = try c.run(.updateIfVersion, [key.bytes, value.bytes, Array(String(version).utf8)], "writing key \(key)").changed == 1
+        case .write(let key, let value, _):
+            _ = try c.run(.upsert, [key.bytes, value.bytes], "writing key \(key)")
+            applied = true
+        case .delete(let key, .version(.counter(let version))):
+            applied = try c.run(.deleteIfVersion, [key.bytes, Array(String(version).utf8)], "deleting key \(key)").changed == 1
+        case .delete(let key, .absent):
+            applied = try c.run(.has, [key.bytes], "looking up key \(key)").values.isEmpty
+        case .delete(let key, _):
+            _ = try c.run(.delete, [key.bytes], "deleting key \(key)")
+            applied = true
+        }
+        if !applied { throw change.conflict(in: identity) }
+    }
+
+    public func cursor(prefix: [UInt8]) throws(BotSessionError) -> any StoreCursor {
+        PostgreSQLCursor(store: self, prefix: prefix)
+    }
+
+    /// A page of entries whose keys start with `prefix`, after `after`, in the table's key order.
+    func page(prefix: [UInt8], after: [UInt8]?) throws(BotSessionError) -> [(key: [UInt8], value: [UInt8])] {
+        let rows = try withConnection { (c) throws(BotSessionError) in
+            if let after { return try c.run(.nextPage, [prefix, after], "listing keys") }
+            return try c.run(.firstPage, [prefix], "listing keys")
+        }
+        return rows.values.compactMap { row in
+            guard let key = row[0], let value = row[1] else { return nil }
+            return (key, value)
+        }
+    }
+}
+
+/// Key iteration over a PostgreSQL table, a page at a time (keyset pagination on the unique
+/// index), so no transaction stays open between calls.
+final class PostgreSQLCursor: StoreCursor {
+    private let store: PostgreSQLStore
+    private let prefix: [UInt8]
+    private var buffered: [(key: [UInt8], value: [UInt8])] = []
+    private var position = 0
+    private var lastKey: [UInt8]?
+    private var exhausted = false
+
+    init(store: PostgreSQLStore, prefix: [UInt8]) {
+        self.store = store
+        self.prefix = prefix
+    }
+
+    func next() throws(BotSessionError) -> (key: SessionKey, value: JSONText)? {
+        while true {
+            if position < buffered.count {
+                let row = buffered[position]
+                position += 1
+                let key = try SessionKey(validating: row.key, what: "a key in \(store.identity)")
+                return (key, try JSONText(validating: row.value, what: "the value stored under key \(key) in \(store.identity)"))
+            }
+            if exhausted { return nil }
+            buffered = try store.page(prefix: prefix, after: lastKey)
+            position = 0
+            lastKey = buffered.last?.key ?? lastKey
+            if buffered.count < PostgreSQLConnection.pageSize { exhausted = true }
+            if buffered.isEmpty { return nil }
+        }
+    }
+}

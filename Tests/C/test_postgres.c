@@ -1,0 +1,194 @@
+/* The PostgreSQL store against a real server (scripts/with-postgres.sh starts one): the table
+ * grammY's adapter uses, rows written by other clients, a server restart in the middle of
+ * work, an unreachable server, passwords kept out of messages, options. */
+#include "check.h"
+#include <libpq-fe.h>
+#include <time.h>
+
+static const char *uri;
+
+static void quiet(void *arg, const char *message) { (void)arg; (void)message; }
+
+static PGconn *other_client(void) {
+    PGconn *conn = PQconnectdb(uri);
+    if (PQstatus(conn) != CONNECTION_OK) FAIL("psql client: %s", PQerrorMessage(conn));
+    PQsetNoticeProcessor(conn, quiet, NULL);
+    return conn;
+}
+
+static void sql(PGconn *conn, const char *statement) {
+    PGresult *result = PQexec(conn, statement);
+    if (PQresultStatus(result) != PGRES_COMMAND_OK && PQresultStatus(result) != PGRES_TUPLES_OK)
+        FAIL("%s: %s", statement, PQerrorMessage(conn));
+    PQclear(result);
+}
+
+static char *sql_value(PGconn *conn, const char *statement) {
+    static char value[512];
+    PGresult *result = PQexec(conn, statement);
+    if (PQresultStatus(result) != PGRES_TUPLES_OK || PQntuples(result) != 1) FAIL("%s: %s", statement, PQerrorMessage(conn));
+    snprintf(value, sizeof value, "%s", PQgetvalue(result, 0, 0));
+    PQclear(result);
+    return value;
+}
+
+static void control(const char *action) {
+    char command[1024];
+    snprintf(command, sizeof command, "%s %s", getenv("BOTSESSION_TEST_POSTGRES_CONTROL"), action);
+    if (system(command) != 0) FAIL("%s failed", command);
+}
+
+static const char *update = "{\"update_id\":1,\"message\":{\"message_id\":1,\"date\":0,\"chat\":{\"id\":88,\"type\":\"private\"}}}";
+
+static void test_grammy_table(void) {
+    botsession_store *s;
+    char *json;
+    PGconn *conn = other_client();
+    sql(conn, "DROP TABLE IF EXISTS grammy_sessions");
+    /* The table exactly as grammY's PostgreSQL adapter creates it, with a row it wrote. */
+    sql(conn, "CREATE TABLE grammy_sessions (\"key\" VARCHAR NOT NULL, \"value\" TEXT)");
+    sql(conn, "CREATE UNIQUE INDEX IDX_grammy_sessions ON grammy_sessions (\"key\")");
+    sql(conn, "INSERT INTO grammy_sessions (key, value) VALUES ('-100123', '{\"pizzaCount\":3}')");
+    sql(conn, "INSERT INTO grammy_sessions (key, value) VALUES ('null-value', NULL)");
+    CHECK_OK(botsession_store_open(uri, "{\"table\": \"grammy_sessions\"}", &s));
+    CHECK_OK(botsession_store_read(s, "-100123", &json));
+    CHECK_TAKE_STR(json, "{\"pizzaCount\":3}");
+    CHECK_OK(botsession_store_read(s, "null-value", &json));  /* grammY allows NULL: absent */
+    CHECK(json == NULL);
+
+    /* What BotSession writes is plain JSON in value, readable by grammY (JSON.parse). */
+    botsession_engine *e;
+    botsession_update *u;
+    CHECK_OK(botsession_engine_new("{\"initial\": {\"pizzaCount\": 0}}", &e));
+    CHECK_OK(botsession_engine_set_store(e, NULL, s));
+    CHECK_OK(botsession_begin(e, update, &u));
+    CHECK_OK(botsession_set(u, NULL, "{\"pizzaCount\": 1, \"big\": 12345678901234567890}"));
+    CHECK_OK(botsession_commit(u));
+    CHECK_STR(sql_value(conn, "SELECT value FROM grammy_sessions WHERE key = '88'"), "{\"pizzaCount\": 1, \"big\": 12345678901234567890}");
+    CHECK_STR(sql_value(conn, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'grammy_sessions'"), "2");
+
+    /* grammY's adapter writes (its upsert) between our begin and commit: CONFLICT, since xmin
+     * changes with every writer. */
+    CHECK_OK(botsession_begin(e, update, &u));
+    CHECK_OK(botsession_set(u, NULL, "{\"pizzaCount\": 2}"));
+    sql(conn, "INSERT INTO grammy_sessions (key, value) VALUES ('88', '{\"pizzaCount\":10}') ON CONFLICT (key) DO UPDATE SET value = '{\"pizzaCount\":10}'");
+    CHECK_RC(botsession_commit(u), BOTSESSION_CONFLICT);
+    CHECK_STR(sql_value(conn, "SELECT value FROM grammy_sessions WHERE key = '88'"), "{\"pizzaCount\":10}");
+
+    /* Iteration in the table's key order, by prefix, across pages. */
+    for (int i = 0; i < 600; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "many:%04d", i);
+        CHECK_OK(botsession_store_write(s, key, "1"));
+    }
+    botsession_iter *it;
+    char *key;
+    int count = 0;
+    CHECK_OK(botsession_store_iter(s, "many:", &it));
+    while (botsession_iter_next(it, &key, &json) == BOTSESSION_OK && key) {
+        char expected[32];
+        snprintf(expected, sizeof expected, "many:%04d", count++);
+        CHECK_TAKE_STR(key, expected);
+        botsession_free(json);
+    }
+    botsession_iter_free(it);
+    CHECK(count == 600);
+    botsession_engine_free(e);
+    botsession_store_close(s);
+    PQfinish(conn);
+}
+
+static void test_restart_in_the_middle(void) {
+    botsession_store *s;
+    botsession_engine *e;
+    CHECK_OK(botsession_store_open(uri, "{\"table\": \"restart_sessions\"}", &s));
+    CHECK_OK(botsession_engine_new("{\"initial\": 0}", &e));
+    CHECK_OK(botsession_engine_set_store(e, NULL, s));
+    CHECK_OK(botsession_store_delete(s, "88"));
+
+    /* Count, restart the server (fast shutdown: connections are cut), keep counting. Every
+     * increment that reported success is in the store; a failure is STORAGE, never a crash. */
+    long committed = 0, failed = 0;
+    for (int i = 0; i < 400; i++) {
+        if (i == 150) control("restart");
+        if (i == 250) control("stop");
+        if (i == 300) control("start");
+        botsession_update *u;
+        char *json, next[32];
+        int rc = botsession_begin(e, update, &u);
+        if (rc != BOTSESSION_OK) {
+            CHECK_RC(rc, BOTSESSION_STORAGE);
+            CHECK_ERROR_HAS("PostgreSQL at 127.0.0.1:");
+            failed++;
+            continue;
+        }
+        botsession_get(u, NULL, &json);
+        snprintf(next, sizeof next, "%ld", atol(json) + 1);
+        botsession_free(json);
+        botsession_set(u, NULL, next);
+        rc = botsession_commit(u);
+        if (rc == BOTSESSION_OK) committed++;
+        else { CHECK_RC(rc, BOTSESSION_STORAGE); failed++; }
+    }
+    char *json;
+    CHECK_OK(botsession_store_read(s, "88", &json));
+    long final = atol(json);
+    botsession_free(json);
+    printf("  restart: %ld increments committed, %ld failed while the server was away, final value %ld\n",
+           committed, failed, final);
+    CHECK(final == committed);     /* nothing lost, nothing applied twice */
+    CHECK(failed >= 50);           /* the 50 updates while it was stopped failed... */
+    CHECK(committed >= 300);       /* ...and work went on before and after */
+    botsession_engine_free(e);
+    botsession_store_close(s);
+}
+
+static void test_unreachable_and_secrets(void) {
+    botsession_store *s = (botsession_store *)1;
+    /* A port nobody listens on: STORAGE quickly, and the password is not in the message. */
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    CHECK_RC(botsession_store_open("postgresql://bot:s3cr3t-pa55@127.0.0.1:1/sessions", NULL, &s), BOTSESSION_STORAGE);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    CHECK(s == NULL);
+    CHECK_ERROR_HAS("cannot connect to PostgreSQL at 127.0.0.1:1/sessions");
+    CHECK(!strstr(botsession_last_error(), "s3cr3t"));
+    CHECK(b.tv_sec - a.tv_sec < 10);
+    /* An unroutable address: the connect timeout applies (the default is 5 s; here 2 s). */
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    CHECK_RC(botsession_store_open("postgresql://bot:s3cr3t-pa55@10.255.255.1:5432/x", "{\"connect_timeout_s\": 2}", &s), BOTSESSION_STORAGE);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    CHECK(!strstr(botsession_last_error(), "s3cr3t"));
+    CHECK(b.tv_sec - a.tv_sec <= 6);
+
+    /* Options. */
+    CHECK_RC(botsession_store_open(uri, "{\"table\": \"x; DROP TABLE y\"}", &s), BOTSESSION_INVALID_OPTION);
+    CHECK_RC(botsession_store_open(uri, "{\"ttl_ms\": 5}", &s), BOTSESSION_INVALID_OPTION);
+    CHECK_ERROR_HAS("known options are \"table\", \"connect_timeout_s\", \"statement_timeout_ms\"");
+    CHECK_OK(botsession_store_open(uri, "{\"table\": \"timeout_sessions\", \"statement_timeout_ms\": 50}", &s));
+    PGconn *conn = other_client();
+    sql(conn, "BEGIN");
+    sql(conn, "LOCK TABLE timeout_sessions IN ACCESS EXCLUSIVE MODE");
+    char *json;
+    CHECK_RC(botsession_store_read(s, "k", &json), BOTSESSION_STORAGE);
+    CHECK_ERROR_HAS("statement_timeout_ms");
+    sql(conn, "ROLLBACK");
+    CHECK_OK(botsession_store_read(s, "k", &json));  /* works again at once */
+    CHECK(json == NULL);
+    botsession_store_close(s);
+    PQfinish(conn);
+}
+
+int main(void) {
+    uri = getenv("BOTSESSION_TEST_POSTGRES_URI");
+    if (!uri) {
+        if (getenv("CI")) FAIL("BOTSESSION_TEST_POSTGRES_URI is not set: run me through scripts/with-postgres.sh");
+        printf("test_postgres: skipped (BOTSESSION_TEST_POSTGRES_URI not set; make test sets it)\n");
+        return 0;
+    }
+    test_grammy_table();
+    test_restart_in_the_middle();
+    test_unreachable_and_secrets();
+    report_passed("test_postgres");
+    return 0;
+}
