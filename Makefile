@@ -158,6 +158,8 @@ bench: stage venv
 	@$(MAKE) --no-print-directory build/roundtrip
 	./build/roundtrip $(ROUND_TRIPS)
 	$(PYTHON_ENV) $(PYTHON) bench/python_roundtrip.py $$(( $(ROUND_TRIPS) / 4 ))
+	@$(PYTHON) -m pip install --quiet "psycopg[binary]==3.3.9"  # the PostgreSQL baseline, for the benchmark only
+	$(PYTHON_ENV) scripts/with-postgres.sh sh -c '$(PYTHON) bench/postgres_roundtrip.py "$$BOTSESSION_TEST_POSTGRES_URI" $$(( $(ROUND_TRIPS) / 20 ))' 
 
 clean:
 	rm -rf .build build sessions.db sessions.db-wal sessions.db-shm
