@@ -222,6 +222,25 @@ static inline botsession_store *counting_open(counting_store *c) {
     return s;
 }
 
+/* An engine from `options` on the counting store `c` (emptied first). */
+static inline botsession_engine *engine_on_counting(counting_store *c, const char *options) {
+    botsession_engine *e;
+    counting_reset(c);
+    CHECK_OK(botsession_engine_new(options, &e));
+    botsession_store *s = counting_open(c);
+    CHECK_OK(botsession_engine_set_store(e, NULL, s));
+    botsession_store_close(s);
+    return e;
+}
+
+/* A begun update, or the test fails. */
+static inline botsession_update *begin_update(botsession_engine *e, const char *update) {
+    botsession_update *u = NULL;
+    CHECK_OK(botsession_begin(e, update, &u));
+    CHECK(u != NULL);
+    return u;
+}
+
 /* Updates used across the tests. */
 #define GROUP_MESSAGE \
     "{\"update_id\":10,\"message\":{\"message_id\":5,\"date\":1700000000,\"text\":\"hi\"," \

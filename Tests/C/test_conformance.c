@@ -16,23 +16,6 @@
 
 static counting_store c;
 
-/* An engine from `options` on the counting store (emptied first). */
-static botsession_engine *engine_on_counting(const char *options) {
-    botsession_engine *e;
-    counting_reset(&c);
-    CHECK_OK(botsession_engine_new(options, &e));
-    botsession_store *s = counting_open(&c);
-    CHECK_OK(botsession_engine_set_store(e, NULL, s));
-    botsession_store_close(s);
-    return e;
-}
-
-static botsession_update *begin(botsession_engine *e, const char *update) {
-    botsession_update *u = NULL;
-    CHECK_OK(botsession_begin(e, update, &u));
-    CHECK(u != NULL);
-    return u;
-}
 
 static char *get(botsession_update *u, const char *fragment) {
     char *json = NULL;
@@ -47,15 +30,15 @@ static void test_grammy_strict(void) {
     char *json;
 
     /* 1. An update with a key passes through; the handler sees the stored value. */
-    e = engine_on_counting(NULL);
+    e = engine_on_counting(&c, NULL);
     counting_put(&c, CHAT_KEY, "{\"seen\":42}");
-    u = begin(e, GROUP_MESSAGE);
+    u = begin_update(e, GROUP_MESSAGE);
     CHECK_OK(botsession_get(u, NULL, &json));
     CHECK_TAKE_STR(json, "{\"seen\":42}");
     CHECK_OK(botsession_commit(u));
 
     /* 2. get without a key: NO_KEY, grammY's "access" message (default resolver) ... */
-    u = begin(e, POLL_UPDATE);
+    u = begin_update(e, POLL_UPDATE);
     CHECK_RC(botsession_get(u, NULL, &json), BOTSESSION_NO_KEY);
     CHECK(json == NULL);
     CHECK_STR(botsession_last_error(), "Cannot access session data because this update does not belong to a chat, so the session key is undefined!");
@@ -68,8 +51,8 @@ static void test_grammy_strict(void) {
     botsession_rollback(u);
     botsession_engine_free(e);
     /* ... and the custom-resolver messages for every other strategy. */
-    e = engine_on_counting("{\"key\": \"user\"}");
-    u = begin(e, POLL_UPDATE);
+    e = engine_on_counting(&c, "{\"key\": \"user\"}");
+    u = begin_update(e, POLL_UPDATE);
     CHECK_RC(botsession_get(u, NULL, &json), BOTSESSION_NO_KEY);
     CHECK_STR(botsession_last_error(), "Cannot access session data because the custom `getSessionKey` function returned undefined for this update!");
     CHECK_RC(botsession_set(u, NULL, "1"), BOTSESSION_NO_KEY);
@@ -80,22 +63,22 @@ static void test_grammy_strict(void) {
     CHECK(c.reads == 0 && c.writes == 0 && c.deletes == 0);
 
     /* 4. set then fail (rollback): one read, no write, no delete. */
-    e = engine_on_counting(NULL);
-    u = begin(e, GROUP_MESSAGE);
+    e = engine_on_counting(&c, NULL);
+    u = begin_update(e, GROUP_MESSAGE);
     CHECK_OK(botsession_set(u, NULL, "{\"lost\":true}"));
     botsession_rollback(u);
     CHECK(c.reads == 1 && c.writes == 0 && c.deletes == 0);
     botsession_engine_free(e);
 
     /* 5. Primitive sessions: stored 0, set 1; next update reads 1 and sets null. */
-    e = engine_on_counting(NULL);
+    e = engine_on_counting(&c, NULL);
     counting_put(&c, CHAT_KEY, "0");
-    u = begin(e, GROUP_MESSAGE);
+    u = begin_update(e, GROUP_MESSAGE);
     CHECK_OK(botsession_get(u, NULL, &json));
     CHECK_TAKE_STR(json, "0");
     CHECK_OK(botsession_set(u, NULL, "1"));
     CHECK_OK(botsession_commit(u));
-    u = begin(e, GROUP_MESSAGE);
+    u = begin_update(e, GROUP_MESSAGE);
     CHECK_OK(botsession_get(u, NULL, &json));
     CHECK_TAKE_STR(json, "1");
     CHECK_OK(botsession_set(u, NULL, "null"));
@@ -120,36 +103,36 @@ static int empty_object(void *ud, botsession_buffer *out) {
 }
 
 static void test_grammy_prefix_and_objects(void) {
-    botsession_engine *e = engine_on_counting("{\"prefix\": \"xyz-\"}");
+    botsession_engine *e = engine_on_counting(&c, "{\"prefix\": \"xyz-\"}");
     botsession_update *u;
     char *json;
     CHECK_OK(botsession_engine_set_key_fn(e, NULL, constant_key, NULL));
-    u = begin(e, POLL_UPDATE);
+    u = begin_update(e, POLL_UPDATE);
     CHECK_OK(botsession_set(u, NULL, "{\"a\":1}"));
     CHECK_OK(botsession_commit(u));
-    u = begin(e, POLL_UPDATE);
+    u = begin_update(e, POLL_UPDATE);
     CHECK_OK(botsession_clear(u));
     CHECK_OK(botsession_commit(u));
     CHECK_STR(c.log, "R xyz-42; W xyz-42={\"a\":1}; R xyz-42; D xyz-42; ");
     botsession_engine_free(e);
 
     /* 7. Object sessions with initial {}: fields added over three updates, deleted, restarted. */
-    e = engine_on_counting(NULL);
+    e = engine_on_counting(&c, NULL);
     initial_calls = 0;
     CHECK_OK(botsession_engine_set_initial_fn(e, NULL, empty_object, NULL));
     const char *steps[] = {"{\"a\":1}", "{\"a\":1,\"b\":2}", "{\"a\":1,\"b\":2,\"c\":3}"};
     const char *before[] = {"{}", "{\"a\":1}", "{\"a\":1,\"b\":2}"};
     for (int i = 0; i < 3; i++) {
-        u = begin(e, GROUP_MESSAGE);
+        u = begin_update(e, GROUP_MESSAGE);
         CHECK_OK(botsession_get(u, NULL, &json));
         CHECK_TAKE_STR(json, before[i]);
         CHECK_OK(botsession_set(u, NULL, steps[i]));
         CHECK_OK(botsession_commit(u));
     }
-    u = begin(e, GROUP_MESSAGE);
+    u = begin_update(e, GROUP_MESSAGE);
     CHECK_OK(botsession_set(u, NULL, NULL));
     CHECK_OK(botsession_commit(u));
-    u = begin(e, GROUP_MESSAGE);
+    u = begin_update(e, GROUP_MESSAGE);
     CHECK_OK(botsession_get(u, NULL, &json));
     CHECK_TAKE_STR(json, "{}");
     CHECK_OK(botsession_commit(u));
@@ -185,13 +168,13 @@ static void test_fragments(void) {
 
     /* 8. An engine with no fragments passes updates through. */
     CHECK_OK(botsession_engine_new("{\"fragments\": {}}", &e));
-    u = begin(e, GROUP_MESSAGE);
+    u = begin_update(e, GROUP_MESSAGE);
     CHECK_OK(botsession_commit(u));
     botsession_engine_free(e);
 
     /* 9, 10. get and set on a fragment whose key is missing: NO_KEY, default and custom resolver. */
     e = two_fragments("{\"fragments\": {\"chat\": {}, \"user\": {\"key\": \"user\"}}}");
-    u = begin(e, POLL_UPDATE);
+    u = begin_update(e, POLL_UPDATE);
     CHECK_RC(botsession_get(u, "chat", &json), BOTSESSION_NO_KEY);
     CHECK_ERROR_HAS("Cannot access session data because this update does not belong to a chat, so the session key is undefined!");
     CHECK_RC(botsession_set(u, "chat", "1"), BOTSESSION_NO_KEY);
@@ -204,7 +187,7 @@ static void test_fragments(void) {
     CHECK(c.reads + c.writes + c.deletes + c2.reads + c2.writes + c2.deletes == 0);
 
     /* 11. A fragment is set, then the handler fails: one read, no write, no delete. */
-    u = begin(e, GROUP_MESSAGE);
+    u = begin_update(e, GROUP_MESSAGE);
     CHECK_OK(botsession_set(u, "chat", "{\"lost\":1}"));
     botsession_rollback(u);
     CHECK(c.reads == 1 && c.writes == 0 && c.deletes == 0);
@@ -220,19 +203,19 @@ static void test_fragments(void) {
     const char *chat_steps[] = {"{\"a\":1}", "{\"a\":2}", "{\"a\":3}"};
     const char *user_steps[] = {"[1]", "[1,2]", "[1,2,3]"};
     for (int i = 0; i < 3; i++) {
-        u = begin(e, GROUP_MESSAGE);
+        u = begin_update(e, GROUP_MESSAGE);
         CHECK_OK(botsession_set(u, "chat", chat_steps[i]));
         CHECK_OK(botsession_set(u, "user", user_steps[i]));
         CHECK_OK(botsession_commit(u));
     }
-    u = begin(e, GROUP_MESSAGE);
+    u = begin_update(e, GROUP_MESSAGE);
     json = get(u, "chat");
     CHECK_TAKE_STR(json, "{\"a\":3}");
     json = get(u, "user");
     CHECK_TAKE_STR(json, "[1,2,3]");
     CHECK_OK(botsession_clear(u));
     CHECK_OK(botsession_commit(u));
-    u = begin(e, GROUP_MESSAGE);
+    u = begin_update(e, GROUP_MESSAGE);
     json = get(u, "chat");
     CHECK_TAKE_STR(json, "{\"a\":0}");
     json = get(u, "user");
@@ -247,7 +230,7 @@ static void test_fragments(void) {
      * throws after the handler and writes nothing). */
     e = two_fragments("{\"fragments\": {\"chat\": {}, \"user\": {\"key\": \"user\"}}}");
     counting_put(&c2, "424242", "\"mine\"");
-    u = begin(e, INLINE_QUERY);
+    u = begin_update(e, INLINE_QUERY);
     CHECK_OK(botsession_clear(u));
     CHECK_OK(botsession_commit(u));
     CHECK(counting_get(&c2, "424242") == NULL);
@@ -257,7 +240,7 @@ static void test_fragments(void) {
     /* Difference: lazy fragments are allowed (grammY forbids lazy multi sessions). */
     e = two_fragments("{\"fragments\": {\"chat\": {\"lazy\": true}, \"user\": {\"key\": \"user\", \"lazy\": true}}}");
     counting_put(&c, CHAT_KEY, "1");
-    u = begin(e, GROUP_MESSAGE);
+    u = begin_update(e, GROUP_MESSAGE);
     CHECK(c.reads == 0 && c2.reads == 0);
     json = get(u, "chat");
     CHECK_TAKE_STR(json, "1");
@@ -281,28 +264,28 @@ static void test_lazy(void) {
     char *json;
 
     /* 13. An update passes through. */
-    e = engine_on_counting("{\"lazy\": true}");
-    u = begin(e, GROUP_MESSAGE);
+    e = engine_on_counting(&c, "{\"lazy\": true}");
+    u = begin_update(e, GROUP_MESSAGE);
     CHECK_OK(botsession_commit(u));
 
     /* 14. get and set without a key: NO_KEY with the lazy messages. */
-    u = begin(e, POLL_UPDATE);
+    u = begin_update(e, POLL_UPDATE);
     CHECK_RC(botsession_get(u, NULL, &json), BOTSESSION_NO_KEY);
     CHECK_STR(botsession_last_error(), "Cannot access lazy session data because this update does not belong to a chat, so the session key is undefined!");
     CHECK_RC(botsession_set(u, NULL, "1"), BOTSESSION_NO_KEY);
     CHECK_STR(botsession_last_error(), "Cannot assign lazy session data because this update does not belong to a chat, so the session key is undefined!");
     botsession_rollback(u);
     botsession_engine_free(e);
-    e = engine_on_counting("{\"lazy\": true, \"key\": \"user-chat\"}");
-    u = begin(e, POLL_UPDATE);
+    e = engine_on_counting(&c, "{\"lazy\": true, \"key\": \"user-chat\"}");
+    u = begin_update(e, POLL_UPDATE);
     CHECK_RC(botsession_get(u, NULL, &json), BOTSESSION_NO_KEY);
     CHECK_STR(botsession_last_error(), "Cannot access lazy session data because the custom `getSessionKey` function returned undefined for this update!");
     botsession_rollback(u);
     botsession_engine_free(e);
 
     /* 15. get, set, then fail: one read, no write, no delete. */
-    e = engine_on_counting("{\"lazy\": true}");
-    u = begin(e, GROUP_MESSAGE);
+    e = engine_on_counting(&c, "{\"lazy\": true}");
+    u = begin_update(e, GROUP_MESSAGE);
     json = get(u, NULL);
     botsession_free(json);
     CHECK_OK(botsession_set(u, NULL, "1"));
@@ -312,35 +295,35 @@ static void test_lazy(void) {
     /* 16. Primitives and objects as in 5 and 7; several gets in one update: one read. */
     counting_put(&c, CHAT_KEY, "0");
     c.reads = 0;
-    u = begin(e, GROUP_MESSAGE);
+    u = begin_update(e, GROUP_MESSAGE);
     for (int i = 0; i < 3; i++) {
         json = get(u, NULL);
         CHECK_TAKE_STR(json, "0");
     }
     CHECK_OK(botsession_set(u, NULL, "1"));
     CHECK_OK(botsession_commit(u));
-    u = begin(e, GROUP_MESSAGE);
+    u = begin_update(e, GROUP_MESSAGE);
     json = get(u, NULL);
     CHECK_TAKE_STR(json, "1");
     CHECK_OK(botsession_set(u, NULL, NULL));
     CHECK_OK(botsession_commit(u));
     CHECK(c.reads == 2 && c.writes == 1 && c.deletes == 1);
     botsession_engine_free(e);
-    e = engine_on_counting("{\"lazy\": true}");
+    e = engine_on_counting(&c, "{\"lazy\": true}");
     lazy_initial_calls = 0;
     CHECK_OK(botsession_engine_set_initial_fn(e, NULL, lazy_initial, NULL));
     const char *steps[] = {"{\"a\":1}", "{\"a\":1,\"b\":2}", "{\"a\":1,\"b\":2,\"c\":3}"};
     for (int i = 0; i < 3; i++) {
-        u = begin(e, GROUP_MESSAGE);
+        u = begin_update(e, GROUP_MESSAGE);
         json = get(u, NULL);
         botsession_free(json);
         CHECK_OK(botsession_set(u, NULL, steps[i]));
         CHECK_OK(botsession_commit(u));
     }
-    u = begin(e, GROUP_MESSAGE);
+    u = begin_update(e, GROUP_MESSAGE);
     CHECK_OK(botsession_set(u, NULL, NULL));
     CHECK_OK(botsession_commit(u));
-    u = begin(e, GROUP_MESSAGE);
+    u = begin_update(e, GROUP_MESSAGE);
     json = get(u, NULL);
     CHECK_TAKE_STR(json, "{}");
     CHECK_OK(botsession_commit(u));
@@ -349,8 +332,8 @@ static void test_lazy(void) {
     botsession_engine_free(e);
 
     /* 17. set then get: no read, one write; get returns what was set. */
-    e = engine_on_counting("{\"lazy\": true}");
-    u = begin(e, GROUP_MESSAGE);
+    e = engine_on_counting(&c, "{\"lazy\": true}");
+    u = begin_update(e, GROUP_MESSAGE);
     CHECK_OK(botsession_set(u, NULL, "{\"set\":true}"));
     json = get(u, NULL);
     CHECK_TAKE_STR(json, "{\"set\":true}");
@@ -359,10 +342,10 @@ static void test_lazy(void) {
     botsession_engine_free(e);
 
     /* 18. Untouched: no read, no write, initial never called. */
-    e = engine_on_counting("{\"lazy\": true}");
+    e = engine_on_counting(&c, "{\"lazy\": true}");
     lazy_initial_calls = 0;
     CHECK_OK(botsession_engine_set_initial_fn(e, NULL, lazy_initial, NULL));
-    u = begin(e, GROUP_MESSAGE);
+    u = begin_update(e, GROUP_MESSAGE);
     CHECK_OK(botsession_commit(u));
     CHECK(c.reads == 0 && c.writes == 0 && lazy_initial_calls == 0);
     botsession_engine_free(e);

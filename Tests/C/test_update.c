@@ -7,32 +7,15 @@
 
 static counting_store c;
 
-/* An engine from `options` on the counting store (emptied first). */
-static botsession_engine *engine_on_counting(const char *options) {
-    botsession_engine *e;
-    counting_reset(&c);
-    CHECK_OK(botsession_engine_new(options, &e));
-    botsession_store *s = counting_open(&c);
-    CHECK_OK(botsession_engine_set_store(e, NULL, s));
-    botsession_store_close(s);
-    return e;
-}
-
-static botsession_update *begin(botsession_engine *e, const char *update) {
-    botsession_update *u = NULL;
-    CHECK_OK(botsession_begin(e, update, &u));
-    CHECK(u != NULL);
-    return u;
-}
 
 /* SPEC §5, row by row. */
 static void test_commit_table(void) {
-    botsession_engine *e = engine_on_counting(NULL);
+    botsession_engine *e = engine_on_counting(&c, NULL);
     botsession_update *u;
     char *json;
 
     /* absent | nothing, no initial | no I/O (beyond begin's read) */
-    u = begin(e, GROUP_MESSAGE);
+    u = begin_update(e, GROUP_MESSAGE);
     CHECK_OK(botsession_get(u, NULL, &json));
     CHECK(json == NULL);
     CHECK_OK(botsession_commit(u));
@@ -40,27 +23,27 @@ static void test_commit_table(void) {
 
     /* absent | set null | no I/O (grammY issues a needless delete) */
     c.log[0] = 0;
-    u = begin(e, GROUP_MESSAGE);
+    u = begin_update(e, GROUP_MESSAGE);
     CHECK_OK(botsession_set(u, NULL, NULL));
     CHECK_OK(botsession_commit(u));
     CHECK_STR(c.log, "R " CHAT_KEY "; ");
 
     /* any | set X | write X */
     c.log[0] = 0;
-    u = begin(e, GROUP_MESSAGE);
+    u = begin_update(e, GROUP_MESSAGE);
     CHECK_OK(botsession_set(u, NULL, "{\"n\": 1}"));
     CHECK_OK(botsession_commit(u));
     CHECK_STR(c.log, "R " CHAT_KEY "; W " CHAT_KEY "={\"n\": 1}; ");
 
     /* V | nothing | no write */
     c.log[0] = 0;
-    u = begin(e, GROUP_MESSAGE);
+    u = begin_update(e, GROUP_MESSAGE);
     CHECK_OK(botsession_commit(u));
     CHECK_STR(c.log, "R " CHAT_KEY "; ");
 
     /* V | only get | no write */
     c.log[0] = 0;
-    u = begin(e, GROUP_MESSAGE);
+    u = begin_update(e, GROUP_MESSAGE);
     CHECK_OK(botsession_get(u, NULL, &json));
     CHECK_TAKE_STR(json, "{\"n\": 1}");
     CHECK_OK(botsession_commit(u));
@@ -68,18 +51,18 @@ static void test_commit_table(void) {
 
     /* V | set V byte for byte | no write; set an equivalent but different text | write */
     c.log[0] = 0;
-    u = begin(e, GROUP_MESSAGE);
+    u = begin_update(e, GROUP_MESSAGE);
     CHECK_OK(botsession_set(u, NULL, "{\"n\": 1}"));
     CHECK_OK(botsession_commit(u));
     CHECK_STR(c.log, "R " CHAT_KEY "; ");
-    u = begin(e, GROUP_MESSAGE);
+    u = begin_update(e, GROUP_MESSAGE);
     CHECK_OK(botsession_set(u, NULL, "{\"n\":1}"));
     CHECK_OK(botsession_commit(u));
     CHECK_STR(c.log, "R " CHAT_KEY "; R " CHAT_KEY "; W " CHAT_KEY "={\"n\":1}; ");
 
     /* V | set null | delete; "null" and NULL alike */
     c.log[0] = 0;
-    u = begin(e, GROUP_MESSAGE);
+    u = begin_update(e, GROUP_MESSAGE);
     CHECK_OK(botsession_set(u, NULL, " null "));
     CHECK_OK(botsession_get(u, NULL, &json));
     CHECK(json == NULL);
@@ -88,9 +71,9 @@ static void test_commit_table(void) {
 
     /* A stored JSON null counts as absent: the initial value applies. */
     botsession_engine_free(e);
-    e = engine_on_counting("{\"initial\": {\"fresh\": true}}");
+    e = engine_on_counting(&c, "{\"initial\": {\"fresh\": true}}");
     counting_put(&c, CHAT_KEY, "null");
-    u = begin(e, GROUP_MESSAGE);
+    u = begin_update(e, GROUP_MESSAGE);
     CHECK_OK(botsession_get(u, NULL, &json));
     CHECK_TAKE_STR(json, "{\"fresh\": true}");
     CHECK_OK(botsession_commit(u));
@@ -100,8 +83,8 @@ static void test_commit_table(void) {
 }
 
 static void test_values_and_bad_input(void) {
-    botsession_engine *e = engine_on_counting("{\"max_value_bytes\": 16}");
-    botsession_update *u = begin(e, GROUP_MESSAGE);
+    botsession_engine *e = engine_on_counting(&c, "{\"max_value_bytes\": 16}");
+    botsession_update *u = begin_update(e, GROUP_MESSAGE);
     char *json;
 
     /* Exactly max_value_bytes is fine; one more is TOO_BIG and keeps the previous value. */
@@ -169,12 +152,12 @@ static void test_values_and_bad_input(void) {
     botsession_engine_free(e);
 
     /* A store that fails at begin: the status and a message naming the store's failure. */
-    e = engine_on_counting(NULL);
+    e = engine_on_counting(&c, NULL);
     c.fail_next = 4;
     CHECK_RC(botsession_begin(e, GROUP_MESSAGE, &u), BOTSESSION_CALLBACK);
     CHECK_ERROR_HAS("the disk is on fire");
     /* It works again once the store does. */
-    u = begin(e, GROUP_MESSAGE);
+    u = begin_update(e, GROUP_MESSAGE);
     CHECK_OK(botsession_set(u, NULL, "7"));
     /* A commit whose write fails: the status, nothing written. */
     c.fail_next = 9;
@@ -185,12 +168,12 @@ static void test_values_and_bad_input(void) {
 }
 
 static void test_lifetimes_and_locks(void) {
-    botsession_engine *e = engine_on_counting("{\"lock_timeout_ms\": 0, \"initial\": 0}");
+    botsession_engine *e = engine_on_counting(&c, "{\"lock_timeout_ms\": 0, \"initial\": 0}");
     botsession_update *u, *u2 = (botsession_update *)1;
     char *json;
 
     /* An open update keeps its engine alive after botsession_engine_free. */
-    u = begin(e, GROUP_MESSAGE);
+    u = begin_update(e, GROUP_MESSAGE);
     /* A second update of the same chat waits for the first; with lock_timeout_ms 0 it is BUSY. */
     CHECK_RC(botsession_begin(e, GROUP_MESSAGE, &u2), BOTSESSION_BUSY);
     CHECK_ERROR_HAS("lock_timeout_ms");
@@ -206,12 +189,12 @@ static void test_lifetimes_and_locks(void) {
     CHECK_STR(counting_get(&c, CHAT_KEY), "1");
 
     /* After commit (or rollback) the key is free again. */
-    e = engine_on_counting("{\"lock_timeout_ms\": 0}");
-    u = begin(e, GROUP_MESSAGE);
+    e = engine_on_counting(&c, "{\"lock_timeout_ms\": 0}");
+    u = begin_update(e, GROUP_MESSAGE);
     botsession_rollback(u);
-    u = begin(e, GROUP_MESSAGE);
+    u = begin_update(e, GROUP_MESSAGE);
     CHECK_OK(botsession_commit(u));
-    u = begin(e, GROUP_MESSAGE);
+    u = begin_update(e, GROUP_MESSAGE);
     botsession_rollback(u);
     botsession_engine_free(e);
     counting_reset(&c);

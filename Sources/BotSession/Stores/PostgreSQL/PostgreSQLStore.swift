@@ -187,52 +187,18 @@ public final class PostgreSQLStore: SessionStore, @unchecked Sendable {
         if !applied { throw change.conflict(in: identity) }
     }
 
+    /// Entries whose keys start with `prefix`, in the table's key order (its collation), a page
+    /// at a time on the unique index.
     public func cursor(prefix: [UInt8]) throws(BotSessionError) -> any StoreCursor {
-        PostgreSQLCursor(store: self, prefix: prefix)
-    }
-
-    /// A page of entries whose keys start with `prefix`, after `after`, in the table's key order.
-    func page(prefix: [UInt8], after: [UInt8]?) throws(BotSessionError) -> [(key: [UInt8], value: [UInt8])] {
-        let rows = try withConnection { (c) throws(BotSessionError) in
-            if let after { return try c.run(.nextPage, [prefix, after], "listing keys") }
-            return try c.run(.firstPage, [prefix], "listing keys")
-        }
-        return rows.values.compactMap { row in
-            guard let key = row[0], let value = row[1] else { return nil }
-            return (key, value)
-        }
-    }
-}
-
-/// Key iteration over a PostgreSQL table, a page at a time (keyset pagination on the unique
-/// index), so no transaction stays open between calls.
-final class PostgreSQLCursor: StoreCursor {
-    private let store: PostgreSQLStore
-    private let prefix: [UInt8]
-    private var buffered: [(key: [UInt8], value: [UInt8])] = []
-    private var position = 0
-    private var lastKey: [UInt8]?
-    private var exhausted = false
-
-    init(store: PostgreSQLStore, prefix: [UInt8]) {
-        self.store = store
-        self.prefix = prefix
-    }
-
-    func next() throws(BotSessionError) -> (key: SessionKey, value: JSONText)? {
-        while true {
-            if position < buffered.count {
-                let row = buffered[position]
-                position += 1
-                let key = try SessionKey(validating: row.key, what: "a key in \(store.identity)")
-                return (key, try JSONText(validating: row.value, what: "the value stored under key \(key) in \(store.identity)"))
+        PagedCursor(store: self, pageSize: PostgreSQLConnection.pageSize) { [self] (after) throws(BotSessionError) in
+            let rows = try withConnection { (c) throws(BotSessionError) in
+                if let after { return try c.run(.nextPage, [prefix, after], "listing keys") }
+                return try c.run(.firstPage, [prefix], "listing keys")
             }
-            if exhausted { return nil }
-            buffered = try store.page(prefix: prefix, after: lastKey)
-            position = 0
-            lastKey = buffered.last?.key ?? lastKey
-            if buffered.count < PostgreSQLConnection.pageSize { exhausted = true }
-            if buffered.isEmpty { return nil }
+            return rows.values.compactMap { row in
+                guard let key = row[0], let value = row[1] else { return nil }
+                return (key, value)
+            }
         }
     }
 }

@@ -104,13 +104,26 @@ public final class SQLiteStore: SessionStore, @unchecked Sendable {
         try withConnection { (c) throws(BotSessionError) in try c.commit(changes) }
     }
 
+    /// Entries in key byte order, a page at a time: the keys in [prefix, successor(prefix)).
     public func cursor(prefix: [UInt8]) throws(BotSessionError) -> any StoreCursor {
-        SQLiteCursor(store: self, prefix: prefix)
+        let upper = SQLiteStore.successor(of: prefix)
+        return PagedCursor(store: self, pageSize: Int(SQLiteConnection.pageSize)) { [self] (after) throws(BotSessionError) in
+            try withConnection { (c) throws(BotSessionError) in try c.page(lower: prefix, upper: upper, after: after) }
+        }
     }
 
-    /// One page of key iteration (see `SQLiteCursor`).
-    func page(lower: [UInt8], upper: [UInt8], after: [UInt8]?) throws(BotSessionError) -> [(key: [UInt8], value: [UInt8])] {
-        try withConnection { (c) throws(BotSessionError) in try c.page(lower: lower, upper: upper, after: after) }
+    /// The smallest byte string greater than every string that starts with `prefix`. Valid
+    /// UTF-8 never contains 0xFF, so `[0xFF]` is above every key.
+    static func successor(of prefix: [UInt8]) -> [UInt8] {
+        var bytes = prefix
+        while let last = bytes.last {
+            if last < 0xFF {
+                bytes[bytes.count - 1] = last + 1
+                return bytes
+            }
+            bytes.removeLast()
+        }
+        return [0xFF]
     }
 
     // MARK: - Names and paths
@@ -130,55 +143,5 @@ public final class SQLiteStore: SessionStore, @unchecked Sendable {
         guard let resolved = realpath(path, nil) else { return path }
         defer { free(resolved) }
         return String(cString: resolved)
-    }
-}
-
-/// Key iteration over a SQLite store, a page of keys at a time in key order, so a large table
-/// is never held in memory and no read transaction stays open between calls.
-final class SQLiteCursor: StoreCursor {
-    private let store: SQLiteStore
-    private let lower: [UInt8]
-    private let upper: [UInt8]
-    private var buffered: [(key: [UInt8], value: [UInt8])] = []
-    private var position = 0
-    private var lastKey: [UInt8]?
-    private var exhausted = false
-
-    init(store: SQLiteStore, prefix: [UInt8]) {
-        self.store = store
-        self.lower = prefix
-        self.upper = SQLiteCursor.successor(of: prefix)
-    }
-
-    /// The smallest byte string greater than every string that starts with `prefix`. Valid
-    /// UTF-8 never contains 0xFF, so `[0xFF]` is above every key.
-    static func successor(of prefix: [UInt8]) -> [UInt8] {
-        var bytes = prefix
-        while let last = bytes.last {
-            if last < 0xFF {
-                bytes[bytes.count - 1] = last + 1
-                return bytes
-            }
-            bytes.removeLast()
-        }
-        return [0xFF]
-    }
-
-    func next() throws(BotSessionError) -> (key: SessionKey, value: JSONText)? {
-        while true {
-            if position < buffered.count {
-                let row = buffered[position]
-                position += 1
-                let key = SessionKey(unchecked: row.key)
-                let value = try JSONText(validating: row.value, what: "the value stored under key \(key) in \(store.identity)")
-                return (key, value)
-            }
-            if exhausted { return nil }
-            buffered = try store.page(lower: lower, upper: upper, after: lastKey)
-            position = 0
-            lastKey = buffered.last?.key ?? lastKey
-            if buffered.count < Int(SQLiteConnection.pageSize) { exhausted = true }
-            if buffered.isEmpty { return nil }
-        }
     }
 }
