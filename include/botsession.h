@@ -228,12 +228,14 @@ typedef struct botsession_store_methods {
  *                      commit of one session. A server that restarts is reconnected to; while it
  *                      is down, operations fail with STORAGE. Passwords, TLS and the like are
  *                      libpq's (URI, environment, ~/.pgpass); messages never contain the URI's
- *                      password. Options: {"table": "sessions"}, {"connect_timeout_s": 5},
+ *                      password (a URI libpq cannot parse is INVALID_OPTION, not quoted). TCP
+ *                      keepalives turn a dead network into STORAGE within about a minute.
+ *                      Options: {"table": "sessions"}, {"connect_timeout_s": 5},
  *                      {"statement_timeout_ms": N} (none by default).
  * `options_json` is a JSON object of options, or NULL for the defaults.
  * On success *out is a new store, released with botsession_store_close().
  * Returns OK; MISUSE (NULL uri or out, uri not UTF-8); INVALID_OPTION (unknown URI scheme,
- * unknown or wrong-typed option); INVALID_JSON (malformed options); STORAGE (the file or
+ * unknown or wrong-typed option, a PostgreSQL URI libpq cannot parse); INVALID_JSON (malformed options); STORAGE (the file or
  * directory cannot be opened or created, or is not a database; the server cannot be reached);
  * BUSY (another process holds the database locked). */
 int botsession_store_open(const char *uri, const char *options_json, botsession_store **out);
@@ -274,8 +276,9 @@ int botsession_store_add_migration(botsession_store *enhanced, double version,
 
 /* Reads the value stored under `key`. On success *json_out is a new NUL-terminated JSON text
  * (free it with botsession_free), or NULL when the key is absent. A stored JSON null is returned
- * as the text "null". Through an enhancer, the value is unwrapped and migrated (not written
- * back). Returns OK; MISUSE (NULL argument, key not UTF-8); TOO_BIG (key above 1,024 bytes);
+ * as the text "null" (so is a SQL NULL in a table made by another program). Through an
+ * enhancer, the value is unwrapped and migrated (not written back); data that is null, or that a
+ * migration makes absent, reads as "null". Returns OK; MISUSE (NULL argument, key not UTF-8); TOO_BIG (key above 1,024 bytes);
  * STORAGE or BUSY (the store failed); INVALID_JSON (the stored text is not JSON); CALLBACK (a
  * custom store's method or a migration failed); MIGRATION (an enhanced store's data is newer
  * than its latest migration). */
@@ -418,9 +421,11 @@ int botsession_clear(botsession_update *u);
 int botsession_key(botsession_update *u, const char *fragment, char **key_out);
 
 /* Writes back what the handler left (see the table above), releases the update's keys, and
- * frees `u`, whatever the result: do not use `u` afterwards. Sessions in one SQLite or memory
- * store are written in one transaction; other stores get one write at a time, in fragment
- * order. The first failure stops the rest: nothing is written for the fragments it concerns, and
+ * frees `u`, whatever the result: do not use `u` afterwards. Sessions in one SQLite, PostgreSQL
+ * or memory store (one store handle) are written in one transaction; other stores get one write
+ * at a time, in fragment order. Writes the handler did not ask for (persisting an initial value,
+ * writing back a migrated value, refreshing a lifetime) are skipped, not a CONFLICT, when another
+ * writer changed the session first. The first failure stops the rest: nothing is written for the fragments it concerns, and
  * the message names the fragments written before it. Returns OK; MISUSE (NULL u); CONFLICT
  * (another writer committed a session of this update since it was read: nothing was written
  * for it; run the handler again, see "Processes and machines" above); STORAGE, BUSY, CALLBACK,

@@ -63,7 +63,7 @@ final class CountingStore: SessionStore, @unchecked Sendable {
         commits += 1
         for change in changes {
             switch change {
-            case .write(let key, let value, _): try write(key, value)
+            case .write(let key, let value, _, _): try write(key, value)
             case .delete(let key, _): try delete(key)
             }
         }

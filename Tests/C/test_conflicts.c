@@ -84,6 +84,27 @@ static void conflicts_on(botsession_store *s, const char *name) {
     CHECK(conflicts == 0);
     CHECK_OK(botsession_store_read(s, "31", &json));
     CHECK_TAKE_STR(json, "401");
+
+    /* Deleted and made again by another writer between read and commit (A-B-A): still a
+     * CONFLICT, since a new row never reuses a version. */
+    CHECK_OK(botsession_begin(e, update, &u));
+    CHECK_OK(botsession_set(u, NULL, "402"));
+    CHECK_OK(botsession_store_delete(s, "31"));
+    CHECK_OK(botsession_store_write(s, "31", "1"));
+    CHECK_RC(botsession_commit(u), BOTSESSION_CONFLICT);
+    CHECK_OK(botsession_store_read(s, "31", &json));
+    CHECK_TAKE_STR(json, "1");
+    CHECK_OK(botsession_store_write(s, "31", "401"));
+
+    /* Housekeeping is not a conflict: an initial value that another writer beat is skipped. */
+    CHECK_OK(botsession_store_delete(s, "31"));
+    botsession_engine *initial = engine_on(s, "{\"initial\": 0}");
+    CHECK_OK(botsession_begin(initial, update, &u));     /* absent: initial 0, to be persisted */
+    CHECK_OK(botsession_store_write(s, "31", "401"));
+    CHECK_OK(botsession_commit(u));                      /* skipped, not CONFLICT */
+    CHECK_OK(botsession_store_read(s, "31", &json));
+    CHECK_TAKE_STR(json, "401");
+    botsession_engine_free(initial);
     botsession_engine_free(e);
 
     /* A lazy session set without being read is a blind write: no CONFLICT. */

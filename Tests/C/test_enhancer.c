@@ -193,13 +193,14 @@ static void test_differences(void) {
     CHECK(c.writes == 0);
     botsession_store_close(s);
 
-    /* A migration that leaves its buffer unset: the data reads as absent, later migrations do
-     * not run, nothing is stamped or deleted. A migration giving invalid JSON: INVALID_JSON. */
+    /* A migration that leaves its buffer unset: the data reads as null (absent), later
+     * migrations do not run, nothing is stamped or deleted. A migration giving invalid JSON:
+     * INVALID_JSON. */
     s = enhanced("{\"ttl_ms\": 1000}");
     CHECK_OK(botsession_store_add_migration(s, 1, m_absent, NULL));
     CHECK_OK(botsession_store_add_migration(s, 2, m_plus10, NULL));
     counting_put(&c, "k", "7");
-    read_is(s, "k", NULL);
+    read_is(s, "k", "null");
     CHECK_STR(calls, "");
     CHECK_STR(counting_get(&c, "k"), "7");
     botsession_store_close(s);
@@ -291,8 +292,44 @@ static void test_with_engine(void) {
     botsession_store_close(s);
 }
 
+/* Data that reads as absent through the enhancer but exists underneath (null data, a migration
+ * that makes it absent) is still replaced by a commit, on stores with compare-and-set: the
+ * session keeps the row's version instead of expecting absence (which would conflict forever). */
+static void test_absent_data_is_replaced(void) {
+    char path[600];
+    snprintf(path, sizeof path, "sqlite:%s/absent.db", make_test_dir());
+    botsession_store *inner, *s;
+    CHECK_OK(botsession_store_open(path, NULL, &inner));
+    CHECK_OK(botsession_store_enhance(inner, "{\"ttl_ms\": 60000}", &s));
+    CHECK_OK(botsession_store_add_migration(s, 1, m_absent, NULL));
+    CHECK_OK(botsession_store_write(inner, "8", "{\"__d\":null,\"e\":99999999999999}"));
+    CHECK_OK(botsession_store_write(inner, "9", "5"));  /* legacy data the migration drops */
+    botsession_engine *e;
+    botsession_update *u;
+    CHECK_OK(botsession_engine_new("{\"key\": \"user\", \"initial\": {\"fresh\": true}}", &e));
+    CHECK_OK(botsession_engine_set_store(e, NULL, s));
+    const char *updates[] = {"{\"message\":{\"chat\":{\"id\":1},\"from\":{\"id\":8}}}",
+                             "{\"message\":{\"chat\":{\"id\":1},\"from\":{\"id\":9}}}"};
+    for (int i = 0; i < 2; i++) {
+        char *json;
+        CHECK_OK(botsession_begin(e, updates[i], &u));
+        CHECK_OK(botsession_get(u, NULL, &json));
+        CHECK_TAKE_STR(json, "{\"fresh\": true}");
+        CHECK_OK(botsession_commit(u));  /* the initial value replaces what was there */
+        CHECK_OK(botsession_begin(e, updates[i], &u));
+        CHECK_OK(botsession_set(u, NULL, "{\"set\": 1}"));
+        CHECK_OK(botsession_commit(u));
+        CHECK_OK(botsession_store_read(s, i == 0 ? "8" : "9", &json));
+        CHECK_TAKE_STR(json, "{\"set\": 1}");
+    }
+    botsession_engine_free(e);
+    botsession_store_close(s);
+    botsession_store_close(inner);
+}
+
 int main(void) {
     test_grammy_enhancer();
+    test_absent_data_is_replaced();
     test_differences();
     test_with_engine();
     counting_reset(&c);

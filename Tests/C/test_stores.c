@@ -292,6 +292,15 @@ static void test_open_errors(void) {
     CHECK_ERROR_HAS("not valid UTF-8");
     CHECK_RC(botsession_store_open("mysql://root:hunter2@db/x", NULL, &s), BOTSESSION_INVALID_OPTION);
     CHECK(!strstr(botsession_last_error(), "hunter2"));
+    /* URIs libpq cannot parse: INVALID_OPTION, and libpq's message (which quotes the URI) is not
+     * passed on. */
+    const char *malformed[] = {"postgresql://bot:s3cret@[::1/db", "postgresql://bot:s3cr%zzet@host/db",
+                               "postgresql://bot:s3cret@[::1]x/db"};
+    for (size_t i = 0; i < sizeof malformed / sizeof *malformed; i++) {
+        CHECK_RC(botsession_store_open(malformed[i], NULL, &s), BOTSESSION_INVALID_OPTION);
+        CHECK_ERROR_HAS("malformed");
+        CHECK(!strstr(botsession_last_error(), "s3cr"));
+    }
     CHECK_RC(botsession_store_open("postgresql://u:secret@127.0.0.1:1/db", NULL, &s), BOTSESSION_STORAGE);
     CHECK_ERROR_HAS("cannot connect to PostgreSQL at 127.0.0.1:1/db");
     CHECK(!strstr(botsession_last_error(), "secret"));

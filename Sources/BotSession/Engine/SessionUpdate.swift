@@ -193,9 +193,14 @@ public final class SessionUpdate {
             }
             return .write(key, value, expecting: expected)
         }
+        // The handler did not set the session: what is left is housekeeping (persisting the
+        // initial value, writing back a migrated value, refreshing an expiry), skipped rather
+        // than a CONFLICT when another writer got there first.
         guard slot.loaded, let value = slot.current else { return nil }
-        if slot.initialApplied { return .write(key, value, expecting: expected) }
-        if let stored = slot.stored, stored.needsWriteBack || refresh { return .write(key, value, expecting: expected) }
+        if slot.initialApplied { return .write(key, value, expecting: expected, required: false) }
+        if let stored = slot.stored, stored.needsWriteBack || refresh {
+            return .write(key, value, expecting: expected, required: false)
+        }
         return nil
     }
 

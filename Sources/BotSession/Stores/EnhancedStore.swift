@@ -93,23 +93,50 @@ public final class EnhancedStore: SessionStore, @unchecked Sendable {
 
     public func read(_ key: SessionKey) throws(BotSessionError) -> StoredValue? {
         let migrations = frozenMigrations()
-        guard let raw = try inner.read(key) else { return nil }
-        let wrapper = try EnhancedStore.unwrap(raw.text, key: key)
-        let now = ttlMs == nil ? 0 : self.now()
-        if ttlMs != nil, let expiresAt = wrapper.expiresAt, expiresAt < now {
-            // Expired: gone, and deleted now (housekeeping that stands even if the update rolls back).
-            try inner.delete(key)
-            return nil
-        }
-        guard let (value, migrated) = try migrate(wrapper, key: key, migrations) else { return nil }
-        if ttlMs != nil && wrapper.expiresAt == nil {
+        // The housekeeping a read does (deleting expired data, stamping data without an expiry)
+        // is a compare-and-set on what was read: when another writer got there first, the read
+        // starts over on their value instead of overwriting it.
+        var attempt = 0
+        while true {
+            attempt += 1
+            guard let raw = try inner.read(key) else { return nil }
+            let expected: Expectation = raw.version.map { .version($0) } ?? .any
+            let wrapper = try EnhancedStore.unwrap(raw.text, key: key)
+            let now = ttlMs == nil ? 0 : self.now()
+            if ttlMs != nil, let expiresAt = wrapper.expiresAt, expiresAt < now {
+                // Expired: gone, and deleted now (housekeeping that stands even if the update
+                // rolls back).
+                do throws(BotSessionError) {
+                    try inner.commit([.delete(key, expecting: expected)])
+                } catch where error.status == .conflict && attempt < 5 {
+                    continue
+                }
+                return nil
+            }
+            guard let (value, migrated) = try migrate(wrapper, key: key, migrations) else {
+                // Null data, or a migration that made it absent: it reads as null (absent) but
+                // keeps its version, so a commit can still replace it.
+                return StoredValue(text: .null, version: raw.version)
+            }
+            guard ttlMs != nil && wrapper.expiresAt == nil else {
+                return StoredValue(text: value, version: raw.version, needsWriteBack: migrated)
+            }
             // Data without an expiry (legacy, or written before the lifetime was set) is stamped
             // now, migrated and at the latest version, so that it expires too.
-            try inner.write(key, wrap(value, now: now, latest: migrations.last?.version))
-            // The stamp is a write: what a commit must find now is the stamped version.
-            return StoredValue(text: value, version: try inner.read(key)?.version)
+            let stamped = wrap(value, now: now, latest: migrations.last?.version)
+            do throws(BotSessionError) {
+                try inner.commit([.write(key, stamped, expecting: expected)])
+            } catch where error.status == .conflict && attempt < 5 {
+                continue
+            }
+            // The version a commit must find now is the stamped one's: read it back (and start
+            // over if another writer came in between).
+            guard let after = try inner.read(key), after.text == stamped else {
+                if attempt < 5 { continue }
+                throw BotSessionError(.conflict, "the value under key \(key) keeps changing while it is read; run the handler again")
+            }
+            return StoredValue(text: value, version: after.version)
         }
-        return StoredValue(text: value, version: raw.version, needsWriteBack: migrated)
     }
 
     public func has(_ key: SessionKey) throws(BotSessionError) -> Bool {
@@ -135,7 +162,8 @@ public final class EnhancedStore: SessionStore, @unchecked Sendable {
         let now = ttlMs == nil ? 0 : self.now()
         try inner.commit(changes.map { change in
             switch change {
-            case .write(let key, let value, let expected): .write(key, wrap(value, now: now, latest: latest), expecting: expected)
+            case .write(let key, let value, let expected, let required):
+                .write(key, wrap(value, now: now, latest: latest), expecting: expected, required: required)
             case .delete: change
             }
         })

@@ -69,7 +69,7 @@ public final class MemoryStore: SessionStore, @unchecked Sendable {
         lock.withLock {
             for change in changes {
                 switch change {
-                case .write(let key, let value, _): put(key, value, now)
+                case .write(let key, let value, _, _): put(key, value, now)
                 case .delete(let key, _): remove(key)
                 }
             }

@@ -35,27 +35,40 @@ public struct StoredValue: Sendable {
 }
 
 /// One change of a commit, with what the store must still hold for it to apply. A store that
-/// keeps versions refuses a change whose expectation no longer holds with CONFLICT; stores
-/// without versions ignore expectations.
+/// keeps versions refuses a change whose expectation no longer holds: with CONFLICT, or, for a
+/// change that is only housekeeping (`required == false`: persisting an initial value, writing
+/// back a migrated value, refreshing an expiry), by skipping it, since another writer's value
+/// already made it unnecessary. Stores without versions ignore expectations.
 public enum StoreChange: Sendable {
-    case write(SessionKey, JSONText, expecting: Expectation = .any)
+    case write(SessionKey, JSONText, expecting: Expectation = .any, required: Bool = true)
     case delete(SessionKey, expecting: Expectation = .any)
 
     public var key: SessionKey {
         switch self {
-        case .write(let key, _, _), .delete(let key, _): key
+        case .write(let key, _, _, _), .delete(let key, _): key
         }
     }
 
     public var expectation: Expectation {
         switch self {
-        case .write(_, _, let expected), .delete(_, let expected): expected
+        case .write(_, _, let expected, _), .delete(_, let expected): expected
         }
     }
 
-    /// The CONFLICT of this change in `store`.
-    func conflict(in store: String) -> BotSessionError {
-        BotSessionError(.conflict, "another writer changed key \(key) in \(store) since this update read it, so nothing was written; run the handler again")
+    /// Whether a failed expectation is a CONFLICT (true) or a reason to skip the change.
+    public var required: Bool {
+        switch self {
+        case .write(_, _, _, let required): required
+        case .delete: true
+        }
+    }
+
+    /// What a store does when this change's expectation no longer holds: throws CONFLICT for a
+    /// required change, returns (skipping it) otherwise.
+    func expectationFailed(in store: String) throws(BotSessionError) {
+        if required {
+            throw BotSessionError(.conflict, "another writer changed key \(key) in \(store) since this update read it, so nothing was written; run the handler again")
+        }
     }
 }
 
@@ -123,7 +136,7 @@ extension SessionStore {
     public func commit(_ changes: [StoreChange]) throws(BotSessionError) {
         for change in changes {
             switch change {
-            case .write(let key, let value, _): try write(key, value)
+            case .write(let key, let value, _, _): try write(key, value)
             case .delete(let key, _): try delete(key)
             }
         }

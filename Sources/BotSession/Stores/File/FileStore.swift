@@ -93,10 +93,13 @@ public final class FileStore: SessionStore, @unchecked Sendable {
                 case .version(.content(let read)): holds = current == read
                 case .version(.counter): holds = false
                 }
-                if !holds { throw change.conflict(in: "the file store '\(directory)'") }
+                if !holds {
+                    try change.expectationFailed(in: "the file store '\(directory)'")
+                    return
+                }
             }
             switch change {
-            case .write(_, let value, _):
+            case .write(_, let value, _, _):
                 try replaceAtomically(folder: folder, file: file, value.bytes)
             case .delete:
                 if unlink(file) != 0 {

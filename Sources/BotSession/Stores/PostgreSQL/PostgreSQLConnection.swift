@@ -50,10 +50,13 @@ final class PostgreSQLConnection {
 
     /// Where the connection goes, for messages (never the password).
     let location: String
+    /// Texts that must never appear in a message (the password): replaced by `***`.
+    private let secrets: [String]
 
     /// Connects with `settings` (libpq keywords and values; the URI is expanded from `dbname`),
     /// sets the session up and, unless `prepare` is false, prepares the statements for `table`.
-    init(settings: [(String, String)], table: String, statementTimeoutMs: Int64?, prepare: Bool = true) throws(BotSessionError) {
+    init(settings: [(String, String)], secrets: [String], table: String, statementTimeoutMs: Int64?,
+         prepare: Bool = true) throws(BotSessionError) {
         var keywords: [UnsafeMutablePointer<CChar>?] = settings.map { strdup($0.0) }
         var values: [UnsafeMutablePointer<CChar>?] = settings.map { strdup($0.1) }
         keywords.append(nil)
@@ -78,12 +81,13 @@ final class PostgreSQLConnection {
         // Checked before the properties are set: once they all are, a throwing initializer runs
         // deinit, which frees the connection, and freeing it here too would free it twice.
         guard PQstatus(connection) == CONNECTION_OK else {
-            let reason = PostgreSQLConnection.message(connection)
+            let reason = PostgreSQLConnection.message(connection, hiding: secrets)
             PQfinish(connection)
             throw BotSessionError(.storage, "cannot connect to PostgreSQL at \(location): \(reason); check that the server runs and the URI is right")
         }
         conn = connection
         self.location = location
+        self.secrets = secrets
         // A library does not print: libpq's default notice processor writes NOTICEs to stderr.
         PQsetNoticeProcessor(connection, { _, _ in }, nil)
         // From here on, a failure leaves the connection to deinit.
@@ -107,10 +111,13 @@ final class PostgreSQLConnection {
         Unmanaged.passRetained(self)
     }
 
-    /// Whether the connection is still usable: reads what the server sent meanwhile (a server
-    /// that restarted has closed it), without waiting.
+    /// Whether the connection is still usable: reads what the server sent meanwhile, without
+    /// waiting. A server that restarted sent a FATAL message and closed the connection; the
+    /// first read takes the message, the second sees the end.
     var isHealthy: Bool {
-        !broken && PQstatus(conn) == CONNECTION_OK && PQconsumeInput(conn) == 1 && PQstatus(conn) == CONNECTION_OK
+        guard !broken, PQstatus(conn) == CONNECTION_OK else { return false }
+        for _ in 0..<2 where PQconsumeInput(conn) == 0 { return false }
+        return PQstatus(conn) == CONNECTION_OK
     }
 
     // MARK: - Running statements
@@ -173,7 +180,7 @@ final class PostgreSQLConnection {
     private func check(_ result: OpaquePointer?, _ doing: String) throws(BotSessionError) {
         let status = result.map(PQresultStatus) ?? PGRES_FATAL_ERROR
         if status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK { return }
-        let reason = PostgreSQLConnection.message(conn)
+        let reason = PostgreSQLConnection.message(conn, hiding: secrets)
         if PQstatus(conn) != CONNECTION_OK || result == nil {
             broken = true
             throw BotSessionError(.storage, "PostgreSQL at \(location) is unreachable (\(reason)) while \(doing); it is retried on the next operation")
@@ -189,10 +196,13 @@ final class PostgreSQLConnection {
         }
     }
 
-    /// libpq's error message, on one line.
-    static func message(_ conn: OpaquePointer) -> String {
+    /// libpq's error message, on one line, with every secret replaced by `***`.
+    static func message(_ conn: OpaquePointer, hiding secrets: [String]) -> String {
         guard let raw = PQerrorMessage(conn) else { return "unknown error" }
-        let text = String(cString: raw).split(whereSeparator: \.isNewline).joined(separator: " ")
+        var text = String(cString: raw).split(whereSeparator: \.isNewline).joined(separator: " ")
+        for secret in secrets where !secret.isEmpty {
+            text = text.split(separator: secret, omittingEmptySubsequences: false).joined(separator: "***")
+        }
         return text.isEmpty ? "unknown error" : text
     }
 

@@ -1,3 +1,5 @@
+import CLibPQ
+
 /// Sessions in a PostgreSQL table, for bots that run on several machines (SPEC §6).
 ///
 /// The table is the one grammY's PostgreSQL adapter makes, `"key" VARCHAR NOT NULL` with a unique
@@ -30,6 +32,8 @@ public final class PostgreSQLStore: SessionStore, @unchecked Sendable {
     public let options: Options
 
     private let settings: [(String, String)]
+    /// The URI and its password: never in a message.
+    private let secrets: [String]
     private let table: String
     private let lock = PThreadMutex()
     private var idle: [PostgreSQLConnection] = []
@@ -45,15 +49,27 @@ public final class PostgreSQLStore: SessionStore, @unchecked Sendable {
         }
         self.options = options
         table = SQLiteStore.quoteIdentifier(options.table)
-        // Defaults first: what the URI says itself overrides them.
+        // libpq quotes a URI it cannot parse in its error, password included: parse it first,
+        // and say only that it is malformed.
+        guard let password = PostgreSQLStore.password(in: uri) else {
+            throw BotSessionError(.invalidOption, "the PostgreSQL URI is malformed (libpq cannot parse it); it is not shown here because it may hold a password: check its syntax, and percent-encode special characters in the user and password")
+        }
+        secrets = [uri, password].filter { !$0.isEmpty }
+        // Defaults first: what the URI says itself overrides them. Keepalives make a dead
+        // network fail a call (STORAGE) instead of hanging it.
         settings = [
             ("connect_timeout", String(options.connectTimeoutSeconds)),
             ("client_encoding", "UTF8"),
             ("application_name", "botsession"),
+            ("keepalives", "1"),
+            ("keepalives_idle", "30"),
+            ("keepalives_interval", "10"),
+            ("keepalives_count", "3"),
+            ("tcp_user_timeout", "60000"),
             ("dbname", uri),
         ]
         openedIn = ForkGeneration.current
-        let first = try PostgreSQLStore.connectCreatingTable(settings, table: table, name: options.table,
+        let first = try PostgreSQLStore.connectCreatingTable(settings, secrets: secrets, table: table, name: options.table,
                                                              statementTimeoutMs: options.statementTimeoutMs)
         identity = "postgresql://\(first.location)#\(options.table)"
         idle.append(first)
@@ -67,24 +83,42 @@ public final class PostgreSQLStore: SessionStore, @unchecked Sendable {
 
     /// The first connection also makes the table (as grammY's adapter does), tolerating
     /// another process making it at the same time.
-    private static func connectCreatingTable(_ settings: [(String, String)], table: String, name: String,
+    private static func connectCreatingTable(_ settings: [(String, String)], secrets: [String], table: String, name: String,
                                              statementTimeoutMs: Int64?) throws(BotSessionError) -> PostgreSQLConnection {
         var attempt = 0
         while true {
             attempt += 1
             do throws(BotSessionError) {
                 // The statements refer to the table, so it must exist before they are prepared.
-                let setup = try PostgreSQLConnection(settings: settings, table: "pg_catalog.pg_class", statementTimeoutMs: statementTimeoutMs,
-                                                     prepare: false)
+                let setup = try PostgreSQLConnection(settings: settings, secrets: secrets, table: "pg_catalog.pg_class",
+                                                     statementTimeoutMs: statementTimeoutMs, prepare: false)
                 try setup.execute("CREATE TABLE IF NOT EXISTS \(table) (\"key\" VARCHAR NOT NULL, \"value\" TEXT)", "creating table \(name)")
                 try setup.execute("CREATE UNIQUE INDEX IF NOT EXISTS IDX_\(name) ON \(table) (\"key\")", "creating the unique index of \(name)")
-                return try PostgreSQLConnection(settings: settings, table: table, statementTimeoutMs: statementTimeoutMs)
+                return try PostgreSQLConnection(settings: settings, secrets: secrets, table: table, statementTimeoutMs: statementTimeoutMs)
             } catch {
                 // Two processes creating one table at once: one of them fails; the table exists now.
                 if attempt < 3 && error.message.contains("already exists") { continue }
                 throw error
             }
         }
+    }
+
+    /// The password `uri` holds ("" for none), or nil when libpq cannot parse the URI.
+    static func password(in uri: String) -> String? {
+        var error: UnsafeMutablePointer<CChar>?
+        guard let options = PQconninfoParse(uri, &error) else {
+            if let error { PQfreemem(error) }
+            return nil
+        }
+        defer { PQconninfoFree(options) }
+        var option = options
+        while let keyword = option.pointee.keyword {
+            if String(cString: keyword) == "password" {
+                return option.pointee.val.map { String(cString: $0) } ?? ""
+            }
+            option += 1
+        }
+        return ""
     }
 
     // MARK: - The pool
@@ -111,7 +145,7 @@ public final class PostgreSQLStore: SessionStore, @unchecked Sendable {
         }
         if let connection = candidates.first, connection.isHealthy { return connection }
         // None idle, or the server closed it (a restart): connect anew.
-        return try PostgreSQLConnection(settings: settings, table: table, statementTimeoutMs: options.statementTimeoutMs)
+        return try PostgreSQLConnection(settings: settings, secrets: secrets, table: table, statementTimeoutMs: options.statementTimeoutMs)
     }
 
     private func release(_ connection: PostgreSQLConnection) {
@@ -131,12 +165,17 @@ public final class PostgreSQLStore: SessionStore, @unchecked Sendable {
         } catch where error.message.contains("unreachable") {
             rows = try withConnection { (c) throws(BotSessionError) in try c.run(.read, [key.bytes], "reading key \(key)") }
         }
-        guard let row = rows.values.first, let value = row[0] else { return nil }
-        let text = try JSONText(validating: value, what: "the value stored under key \(key) in \(identity)")
+        guard let row = rows.values.first else { return nil }
+        // A NULL value (grammY's table allows it) reads as the JSON null: absent for the engine,
+        // but with the row's version, so a commit can replace it.
+        let text = try row[0].map { (value) throws(BotSessionError) in
+            try JSONText(validating: value, what: "the value stored under key \(key) in \(identity)")
+        } ?? JSONText.null
         let version = row[1].flatMap { Int64(String(decoding: $0, as: UTF8.self)) }
         return StoredValue(text: text, version: version.map { .counter($0) })
     }
 
+    /// Whether a non-NULL value is stored under `key`.
     public func has(_ key: SessionKey) throws(BotSessionError) -> Bool {
         try withConnection { (c) throws(BotSessionError) in try c.run(.has, [key.bytes], "looking up key \(key)") }.values.count > 0
     }
@@ -169,11 +208,11 @@ public final class PostgreSQLStore: SessionStore, @unchecked Sendable {
     private func apply(_ change: StoreChange, on c: PostgreSQLConnection) throws(BotSessionError) {
         let applied: Bool
         switch change {
-        case .write(let key, let value, .absent):
+        case .write(let key, let value, .absent, _):
             applied = try c.run(.insertIfAbsent, [key.bytes, value.bytes], "inserting key \(key)").changed == 1
-        case .write(let key, let value, .version(.counter(let version))):
+        case .write(let key, let value, .version(.counter(let version)), _):
             applied = try c.run(.updateIfVersion, [key.bytes, value.bytes, Array(String(version).utf8)], "writing key \(key)").changed == 1
-        case .write(let key, let value, _):
+        case .write(let key, let value, _, _):
             _ = try c.run(.upsert, [key.bytes, value.bytes], "writing key \(key)")
             applied = true
         case .delete(let key, .version(.counter(let version))):
@@ -184,7 +223,7 @@ public final class PostgreSQLStore: SessionStore, @unchecked Sendable {
             _ = try c.run(.delete, [key.bytes], "deleting key \(key)")
             applied = true
         }
-        if !applied { throw change.conflict(in: identity) }
+        if !applied { try change.expectationFailed(in: identity) }
     }
 
     /// Entries whose keys start with `prefix`, in the table's key order (its collation), a page

@@ -39,8 +39,10 @@ final class SQLiteConnection {
             do throws(BotSessionError) {
                 return Statements(
                     read: try prepare("SELECT value, version FROM \(table) WHERE key = ?1"),
+                    // A new row starts at a random version, so a key deleted and made again
+                    // never repeats a version an update may have read (no ABA).
                     upsert: try prepare(
-                        "INSERT INTO \(table) (key, value, version) VALUES (?1, ?2, 1) "
+                        "INSERT INTO \(table) (key, value, version) VALUES (?1, ?2, random()) "
                             + "ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = version + 1"),
                     delete: try prepare("DELETE FROM \(table) WHERE key = ?1"),
                     has: try prepare("SELECT 1 FROM \(table) WHERE key = ?1"),
@@ -50,7 +52,7 @@ final class SQLiteConnection {
                     updateIfVersion: try prepare(
                         "UPDATE \(table) SET value = ?2, version = version + 1 WHERE key = ?1 AND version = ?3"),
                     insertIfAbsent: try prepare(
-                        "INSERT INTO \(table) (key, value, version) VALUES (?1, ?2, 1) ON CONFLICT (key) DO NOTHING"),
+                        "INSERT INTO \(table) (key, value, version) VALUES (?1, ?2, random()) ON CONFLICT (key) DO NOTHING"),
                     deleteIfVersion: try prepare("DELETE FROM \(table) WHERE key = ?1 AND version = ?2"))
             } catch {
                 for statement in prepared { sqlite3_finalize(statement) }
@@ -85,7 +87,7 @@ final class SQLiteConnection {
             // process's lock (switching to WAL does not wait by itself) or its last close, so
             // the setup is retried until busy_timeout_ms has passed.
             let quotedTable = SQLiteStore.quoteIdentifier(options.table)
-            try SQLiteConnection.retryingSetup(path, timeoutMs: options.busyTimeoutMs) { () throws(BotSessionError) in
+            try SQLiteConnection.retryingSetup(handle, path, timeoutMs: options.busyTimeoutMs) { () throws(BotSessionError) in
                 if path != ":memory:" && SQLiteConnection.journalMode(handle) != "wal" {
                     try SQLiteConnection.exec(handle, path, "PRAGMA journal_mode=WAL", "switching to WAL")
                 }
@@ -117,8 +119,10 @@ final class SQLiteConnection {
         let rc = sqlite3_step(s)
         if rc == SQLITE_DONE { return nil }
         guard rc == SQLITE_ROW else { throw failure(rc, "reading key \(key)") }
-        guard sqlite3_column_type(s, 0) != SQLITE_NULL else { return nil }
-        return (columnBytes(s, 0), sqlite3_column_int64(s, 1))
+        // A row whose value is NULL (a table of another program's) reads as the JSON null:
+        // absent for the engine, but with its version, so a commit can replace it.
+        let text = sqlite3_column_type(s, 0) == SQLITE_NULL ? Array("null".utf8) : columnBytes(s, 0)
+        return (text, sqlite3_column_int64(s, 1))
     }
 
     func has(_ key: SessionKey) throws(BotSessionError) -> Bool {
@@ -168,23 +172,27 @@ final class SQLiteConnection {
     }
 
     private func apply(_ change: StoreChange) throws(BotSessionError) {
+        let applied: Bool
         switch change {
-        case .write(let key, let value, .absent):
+        case .write(let key, let value, .absent, _):
             try run(statements.insertIfAbsent, [key.bytes, value.bytes], "inserting key \(key)")
-            if sqlite3_changes(db) != 1 { throw change.conflict(in: "SQLite database '\(path)'") }
-        case .write(let key, let value, .version(.counter(let version))):
+            applied = sqlite3_changes(db) == 1
+        case .write(let key, let value, .version(.counter(let version)), _):
             try run(statements.updateIfVersion, [key.bytes, value.bytes], version: version, "writing key \(key)")
-            if sqlite3_changes(db) != 1 { throw change.conflict(in: "SQLite database '\(path)'") }
-        case .write(let key, let value, _):
+            applied = sqlite3_changes(db) == 1
+        case .write(let key, let value, _, _):
             try write(key, value)
+            applied = true
         case .delete(let key, .version(.counter(let version))):
             try run(statements.deleteIfVersion, [key.bytes], version: version, "deleting key \(key)")
-            if sqlite3_changes(db) != 1 { throw change.conflict(in: "SQLite database '\(path)'") }
+            applied = sqlite3_changes(db) == 1
         case .delete(let key, .absent):
-            if try has(key) { throw change.conflict(in: "SQLite database '\(path)'") }
+            applied = try !has(key)
         case .delete(let key, _):
             try delete(key)
+            applied = true
         }
+        if !applied { try change.expectationFailed(in: "SQLite database '\(path)'") }
     }
 
     /// Runs a statement that returns no rows: `texts` bound as ?1, ?2..., then `version` after
@@ -203,8 +211,8 @@ final class SQLiteConnection {
         if pageStatements.isEmpty {
             let columns = "SELECT key, value FROM \(table)"
             pageStatements = [
-                try SQLiteConnection.prepare(db, path, "\(columns) WHERE key >= ?1 AND key < ?2 ORDER BY key LIMIT \(Self.pageSize)"),
-                try SQLiteConnection.prepare(db, path, "\(columns) WHERE key > ?1 AND key < ?2 ORDER BY key LIMIT \(Self.pageSize)"),
+                try SQLiteConnection.prepare(db, path, "\(columns) WHERE key >= ?1 AND key < ?2 AND value IS NOT NULL ORDER BY key LIMIT \(Self.pageSize)"),
+                try SQLiteConnection.prepare(db, path, "\(columns) WHERE key > ?1 AND key < ?2 AND value IS NOT NULL ORDER BY key LIMIT \(Self.pageSize)"),
             ]
         }
         let s = after == nil ? pageStatements[0] : pageStatements[1]
@@ -216,7 +224,6 @@ final class SQLiteConnection {
             let rc = sqlite3_step(s)
             if rc == SQLITE_DONE { return rows }
             guard rc == SQLITE_ROW else { throw failure(rc, "listing keys") }
-            if sqlite3_column_type(s, 1) == SQLITE_NULL { continue }
             rows.append((columnBytes(s, 0), columnBytes(s, 1)))
         }
     }
@@ -285,18 +292,27 @@ final class SQLiteConnection {
     }
 
     /// Runs `setup`, again after a short pause while it fails because another connection holds
-    /// a lock or is closing the file (BUSY, or a transient I/O error), for at most `timeoutMs`.
-    static func retryingSetup(_ path: String, timeoutMs: Int64, _ setup: () throws(BotSessionError) -> Void) throws(BotSessionError) {
-        var waitedMs: Int64 = 0
+    /// a lock or is closing the file (BUSY, or a transient I/O error), until `timeoutMs` of wall
+    /// time has passed. Each attempt waits for locks briefly; the store's busy timeout is set
+    /// back afterwards.
+    static func retryingSetup(_ db: OpaquePointer, _ path: String, timeoutMs: Int64,
+                              _ setup: () throws(BotSessionError) -> Void) throws(BotSessionError) {
+        func nowMs() -> Int64 {
+            var ts = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &ts)
+            return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+        }
+        let deadline = nowMs() + timeoutMs
+        defer { sqlite3_busy_timeout(db, Int32(clamping: timeoutMs)) }
         var pauseMs: Int64 = 1
         while true {
+            sqlite3_busy_timeout(db, Int32(clamping: max(0, min(100, deadline - nowMs()))))
             do throws(BotSessionError) {
                 return try setup()
             } catch {
                 let transient = error.status == .busy || error.message.contains("disk I/O error")
-                guard transient, waitedMs < timeoutMs else { throw error }
+                guard transient, nowMs() + pauseMs < deadline else { throw error }
                 usleep(UInt32(pauseMs * 1000))
-                waitedMs += pauseMs
                 pauseMs = min(pauseMs * 2, 50)
             }
         }
