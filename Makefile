@@ -154,9 +154,14 @@ build/roundtrip: bench/roundtrip.c $(STAGE)/lib/pkgconfig/botsession.pc
 	@mkdir -p build
 	$(CC) $(CFLAGS) $< -o $@ $$($(STAGE_PC) --cflags --libs botsession sqlite3 jansson) -Wl,-rpath,$(STAGE)/lib
 
+build/memory_rss: bench/memory_rss.c $(STAGE)/lib/pkgconfig/botsession.pc
+	@mkdir -p build
+	$(CC) $(CFLAGS) $< -o $@ $$($(STAGE_PC) --cflags --libs botsession) -Wl,-rpath,$(STAGE)/lib
+
 bench: stage venv
-	@$(MAKE) --no-print-directory build/roundtrip
+	@$(MAKE) --no-print-directory build/roundtrip build/memory_rss
 	./build/roundtrip $(ROUND_TRIPS)
+	./build/memory_rss
 	$(PYTHON_ENV) $(PYTHON) bench/python_roundtrip.py $$(( $(ROUND_TRIPS) / 4 ))
 	@$(PYTHON) -m pip install --quiet "psycopg[binary]==3.3.9"  # the PostgreSQL baseline, for the benchmark only
 	$(PYTHON_ENV) scripts/with-postgres.sh sh -c '$(PYTHON) bench/postgres_roundtrip.py "$$BOTSESSION_TEST_POSTGRES_URI" $$(( $(ROUND_TRIPS) / 20 ))' 
