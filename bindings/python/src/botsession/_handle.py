@@ -56,3 +56,23 @@ class Handle:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+class Closable:
+    """Closing for objects that hold library handles: ``with`` blocks and garbage collection
+    call ``close()``, which must be safe to call twice."""
+
+    def close(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass

@@ -13,7 +13,8 @@ from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Type
 from . import _native
 from ._native import lib
 from ._text import c_text, decode, encode, json_argument, optional_text
-from .errors import ConflictError, _pending_threads, check, misuse, remember_callback_exception
+from ._handle import Closable
+from .errors import ConflictError, _pending_threads, check, filling_callback, misuse, remember_callback_exception
 from .store import Store, _StoreUse
 
 #: A key function: the update as a dict in, the key out (str or int), or None for "no key".
@@ -54,7 +55,7 @@ def _fragment_options(fragment: Fragment) -> Dict[str, Any]:
     return options
 
 
-class Engine:
+class Engine(Closable):
     """The session middleware's configuration::
 
         engine = Engine(Store.open("sqlite:bot.db"), initial={"count": 0})
@@ -170,17 +171,6 @@ class Engine:
         if pointer:
             lib.botsession_engine_free(pointer)
 
-    def __enter__(self) -> "Engine":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
 
 
 def _key_callback(function: KeyFunction) -> Callable[[Optional[int], bytes, int], int]:
@@ -200,16 +190,7 @@ def _key_callback(function: KeyFunction) -> Callable[[Optional[int], bytes, int]
 
 
 def _initial_callback(function: Callable[[], Any]) -> Callable[[Optional[int], int], int]:
-    def call(_user_data: Optional[int], out: int) -> int:
-        try:
-            value = function()
-            if value is not None:
-                _native.buffer_set(out, encode(value))
-            return 0
-        except BaseException as error:
-            remember_callback_exception(error)
-            return 1
-    return call
+    return lambda _user_data, out: filling_callback(function, out)
 
 
 # Blocking calls of the asyncio API run in worker threads, never on the event loop. `begin` may

@@ -3,7 +3,7 @@ message (what was wrong and what to do)."""
 from __future__ import annotations
 
 import threading
-from typing import Dict, Optional, Type
+from typing import Any, Callable, Dict, Optional, Type
 
 from . import _native
 
@@ -118,3 +118,18 @@ def check(status: int) -> None:
 
 def misuse(message: str) -> MisuseError:
     return MisuseError(2, message)
+
+
+def filling_callback(produce: "Callable[[], Any]", out: int) -> int:
+    """The body of a C callback that hands a value back through its buffer: the Python value
+    ``produce()`` returns as JSON (None leaves the buffer unset, "absent"); an exception becomes
+    the callback's failure."""
+    from ._text import encode
+    try:
+        value = produce()
+        if value is not None:
+            _native.buffer_set(out, encode(value))
+        return 0
+    except BaseException as error:
+        remember_callback_exception(error)
+        return 1

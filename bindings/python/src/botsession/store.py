@@ -7,10 +7,10 @@ from ctypes import byref, c_int, c_void_p
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Protocol, Tuple
 
 from . import _native
-from ._handle import Handle
+from ._handle import Closable, Handle
 from ._native import lib
 from ._text import c_text, decode, encode, json_argument, optional_text
-from .errors import check, misuse, remember_callback_exception
+from .errors import check, filling_callback, misuse, remember_callback_exception
 
 
 class CustomStoreProtocol(Protocol):
@@ -23,7 +23,7 @@ class CustomStoreProtocol(Protocol):
     def delete(self, key: str) -> None: ...
 
 
-class Store:
+class Store(Closable):
     """A place where sessions live. Open one with ``Store.open("sqlite:bot.db")``,
     ``Store.open("memory:", ttl_ms=60000)``, ``Store.open("file:sessions")``, or make one from
     Python methods with ``Store.custom(obj)``.
@@ -152,18 +152,6 @@ class Store:
     def closed(self) -> bool:
         return self._handle.closed
 
-    def __enter__(self) -> "Store":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self._handle.close()
-        except Exception:
-            pass
-
     def _retain(self) -> "_StoreUse":
         return _StoreUse(self)
 
@@ -189,14 +177,7 @@ class EnhancedStore(Store):
         or None to make the data read as absent. Must be called before the store is used."""
 
         def call(_user_data: Optional[int], old_json: bytes, out: int) -> int:
-            try:
-                new = migrate(decode(old_json.decode("utf-8")))
-                if new is not None:
-                    _native.buffer_set(out, encode(new))
-                return 0
-            except BaseException as error:
-                remember_callback_exception(error)
-                return 1
+            return filling_callback(lambda: migrate(decode(old_json.decode("utf-8"))), out)
 
         callback = _native.MIGRATE_FN(call)
         with self._handle as pointer:
