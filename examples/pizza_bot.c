@@ -184,7 +184,7 @@ static void handle(botsession_engine *engine, botsession_store *store, const cha
     for (int attempt = 0; attempt < 5 && rc == BOTSESSION_CONFLICT; attempt++) {
         botsession_update *u;
         rc = botsession_begin(engine, line, &u);
-        if (rc != BOTSESSION_OK) break;
+        if (rc != BOTSESSION_OK) continue;  /* CONFLICT (an expiry race) is tried again too */
         char *chat_key = NULL;
         botsession_key(u, "chat", &chat_key);
         if (!chat_key) {

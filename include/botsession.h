@@ -52,13 +52,17 @@
  * shared by processes, a PostgreSQL database shared by instances), a commit is a compare-and-set:
  * each session carries the version its store had when it was read (at begin for strict sessions,
  * at the first get for lazy ones), and if another writer committed since, botsession_commit
- * returns BOTSESSION_CONFLICT and writes nothing for it. Run the handler again from begin:
+ * returns BOTSESSION_CONFLICT and writes nothing for it. (botsession_begin and botsession_get
+ * can return CONFLICT too, when an enhancer's housekeeping keeps losing the race; see
+ * botsession_store_enhance.) Run the handler again from begin:
  *
  *     for (int attempt = 0; attempt < 5; attempt++) {
  *         botsession_update *u;
- *         if (botsession_begin(e, update_json, &u) != BOTSESSION_OK) break;
- *         handle(u);                                  // reads and sets sessions, sends nothing
- *         int rc = botsession_commit(u);
+ *         int rc = botsession_begin(e, update_json, &u);
+ *         if (rc == BOTSESSION_OK) {
+ *             handle(u);                              // reads and sets sessions, sends nothing
+ *             rc = botsession_commit(u);              // (a failing get: rollback, then as here)
+ *         }
  *         if (rc != BOTSESSION_CONFLICT) { if (rc == BOTSESSION_OK) send_replies(); break; }
  *     }
  *
@@ -193,7 +197,8 @@ typedef struct botsession_store_methods {
      * answers. */
     int  (*has)(void *user_data, const char *key, int *exists_out);
     /* Sets `json_array_out` to a JSON array of the keys (strings) that start with `prefix`
-     * ("" for all). Without it, the store cannot be iterated (ERROR). */
+     * ("" for all); leaving it unset means no keys. Without it, the store cannot be iterated
+     * (ERROR). */
     int  (*keys)(void *user_data, const char *prefix, botsession_buffer *json_array_out);
     /* Called once when the store is gone (its last user let go), to free `user_data`. */
     void (*release)(void *user_data);
@@ -254,6 +259,10 @@ int botsession_store_custom(const botsession_store_methods *methods, void *user_
  * Data without "__d" (written before the enhancer) reads as {"__d": data}. Options (a JSON
  * object, or NULL): {"ttl_ms": N}: every write stamps e = now + N; data whose e has passed reads
  * as absent and is deleted; data without e is stamped (and written back, migrated) when read.
+ * That housekeeping is done by reads (botsession_store_read, botsession_begin, a lazy
+ * botsession_get), stands even if the update rolls back, and is a compare-and-set: a read that
+ * loses the race to another writer five times in a row returns CONFLICT. Without ttl_ms, reads
+ * write nothing, and an "e" found in the data is ignored (as grammY does).
  * Expiry reads this store's clock (botsession_store_set_clock), else the inner store's.
  * The enhanced store keeps `inner` alive; use the enhanced one from then on. On success *out is
  * a new store, released with botsession_store_close().
@@ -267,7 +276,10 @@ int botsession_store_enhance(botsession_store *inner, const char *options_json,
  * version is greater than v; the data then carries the latest version. Versions are exact real
  * numbers (1, 1.5, 10.1). Data newer than the latest migration fails with MIGRATION and is left
  * as it is. A migration that fails makes the read fail with CALLBACK, stored data untouched;
- * one that leaves its buffer unset makes the data read as absent (later migrations do not run).
+ * one that leaves its buffer unset (or sets null) drops the data: later migrations do not run,
+ * and the data reads as absent (store_read gives NULL, store_has 0, iteration skips it), yet it
+ * stays stored until a handler sets or clears that session; an engine's initial value alone
+ * does not replace it.
  * `fn` runs on the thread that reads, possibly several at once.
  * Returns OK; MISUSE (NULL argument, a store that is not enhanced, or the store was already
  * used); INVALID_OPTION (a version that is not finite, or one already registered). */
@@ -277,11 +289,14 @@ int botsession_store_add_migration(botsession_store *enhanced, double version,
 /* Reads the value stored under `key`. On success *json_out is a new NUL-terminated JSON text
  * (free it with botsession_free), or NULL when the key is absent. A stored JSON null is returned
  * as the text "null" (so is a SQL NULL in a table made by another program). Through an
- * enhancer, the value is unwrapped and migrated (not written back); data that is null, or that a
- * migration makes absent, reads as "null". Returns OK; MISUSE (NULL argument, key not UTF-8); TOO_BIG (key above 1,024 bytes);
+ * enhancer, the value is unwrapped and migrated (the migrated value is not written back, but
+ * with ttl_ms expired data is deleted and data without an expiry is stamped; see
+ * botsession_store_enhance); null data reads as "null", data a migration dropped as NULL.
+ * Returns OK; MISUSE (NULL argument, key not UTF-8); TOO_BIG (key above 1,024 bytes);
  * STORAGE or BUSY (the store failed); INVALID_JSON (the stored text is not JSON); CALLBACK (a
  * custom store's method or a migration failed); MIGRATION (an enhanced store's data is newer
- * than its latest migration). */
+ * than its latest migration, or its "v" is not a number); CONFLICT (an enhancer's housekeeping
+ * kept losing to other writers). */
 int botsession_store_read(botsession_store *s, const char *key, char **json_out);
 
 /* Stores the JSON text `json` under `key`, replacing what was there.
@@ -293,8 +308,11 @@ int botsession_store_write(botsession_store *s, const char *key, const char *jso
  * Returns OK; MISUSE; TOO_BIG; STORAGE, BUSY, CALLBACK. */
 int botsession_store_delete(botsession_store *s, const char *key);
 
-/* Sets *exists_out to 1 when a value is stored under `key`, else 0 (expired values do not
- * count). Returns OK; MISUSE; TOO_BIG; STORAGE, BUSY, CALLBACK. */
+/* Sets *exists_out to 1 when botsession_store_read would find a value under `key`, else 0
+ * (expired data, and data an enhancer's migration dropped, do not count). Through an enhancer
+ * this reads and unwraps the value, running migrations, but writes nothing.
+ * Returns OK; MISUSE; TOO_BIG; STORAGE, BUSY, CALLBACK; through an enhancer also INVALID_JSON
+ * and MIGRATION (as botsession_store_read). */
 int botsession_store_has(botsession_store *s, const char *key, int *exists_out);
 
 /* Sets the clock that expiry reads (a memory store's ttl_ms; enhancers wrapping this store);
@@ -394,15 +412,17 @@ void botsession_engine_free(botsession_engine *e);
  * gave a bad key); TOO_BIG (a key above 1,024 bytes, or an initial callback's value above
  * max_value_bytes); INVALID_OPTION (two fragments resolve to the same key in the same store);
  * BUSY (lock_timeout_ms passed while another update held a key); STORAGE, INVALID_JSON,
- * CALLBACK, MIGRATION (reading a session failed). On failure nothing was written. */
+ * CALLBACK, MIGRATION, CONFLICT (reading a session failed; CONFLICT: see the retry loop above).
+ * On failure the update wrote nothing (an enhancer's housekeeping on a session read before
+ * the failure stands, as it does after a rollback). */
 int botsession_begin(botsession_engine *e, const char *update_json, botsession_update **out);
 
 /* Gets the session value of `fragment` (NULL for the single session): *json_out becomes a new
  * JSON text (free it with botsession_free), or NULL when there is no session. A lazy session is
  * read on its first get. Returns OK; MISUSE (NULL u or json_out, unknown fragment); NO_KEY (the
  * update has no key for this session; botsession_last_error() gives grammY's message);
- * STORAGE, BUSY, INVALID_JSON, CALLBACK, MIGRATION, TOO_BIG (reading a lazy session, or making
- * its initial value, failed). */
+ * STORAGE, BUSY, INVALID_JSON, CALLBACK, MIGRATION, CONFLICT, TOO_BIG (reading a lazy session,
+ * or making its initial value, failed). */
 int botsession_get(botsession_update *u, const char *fragment, char **json_out);
 
 /* Replaces the session value of `fragment` with the JSON text `json`; NULL or "null" deletes the

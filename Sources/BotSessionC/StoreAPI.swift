@@ -77,8 +77,8 @@ public func botsession_store_read_c(_ s: OpaquePointer?, _ key: UnsafePointer<CC
     return call { () throws(BotSessionError) in
         let store = try store(s, "s")
         guard let out else { throw misuse("json_out is NULL") }
-        let found = try store.read(try keyArgument(key))
-        out.pointee = try found.map { (v) throws(BotSessionError) in try copyOut(v.text.bytes) }
+        let found = try store.value(try keyArgument(key))
+        out.pointee = try found.map { (v) throws(BotSessionError) in try copyOut(v.bytes) }
     }
 }
 

@@ -193,14 +193,14 @@ static void test_differences(void) {
     CHECK(c.writes == 0);
     botsession_store_close(s);
 
-    /* A migration that leaves its buffer unset: the data reads as null (absent), later
-     * migrations do not run, nothing is stamped or deleted. A migration giving invalid JSON:
-     * INVALID_JSON. */
+    /* A migration that leaves its buffer unset: the data reads as absent, later migrations do
+     * not run, nothing is stamped or deleted (more in test_dropped_and_null_data). A migration
+     * giving invalid JSON: INVALID_JSON. */
     s = enhanced("{\"ttl_ms\": 1000}");
     CHECK_OK(botsession_store_add_migration(s, 1, m_absent, NULL));
     CHECK_OK(botsession_store_add_migration(s, 2, m_plus10, NULL));
     counting_put(&c, "k", "7");
-    read_is(s, "k", "null");
+    read_is(s, "k", NULL);
     CHECK_STR(calls, "");
     CHECK_STR(counting_get(&c, "k"), "7");
     botsession_store_close(s);
@@ -292,10 +292,27 @@ static void test_with_engine(void) {
     botsession_store_close(s);
 }
 
-/* Data that reads as absent through the enhancer but exists underneath (null data, a migration
- * that makes it absent) is still replaced by a commit, on stores with compare-and-set: the
- * session keeps the row's version instead of expecting absence (which would conflict forever). */
-static void test_absent_data_is_replaced(void) {
+/* The keys and values an iteration of `s` yields, as "k=v;k=v;" in the order given. */
+static void entries_are(botsession_store *s, const char *expected) {
+    botsession_iter *it;
+    char *key, *json, list[512] = "";
+    CHECK_OK(botsession_store_iter(s, NULL, &it));
+    while (botsession_iter_next(it, &key, &json) == BOTSESSION_OK && key) {
+        size_t used = strlen(list);
+        snprintf(list + used, sizeof list - used, "%s=%s;", key, json);
+        botsession_free(key);
+        botsession_free(json);
+    }
+    botsession_iter_free(it);
+    CHECK_STR(list, expected);
+}
+
+/* SPEC §7: data a migration drops reads as absent (store_read NULL, has 0, not iterated) but
+ * stays stored: an engine's initial value is shown without replacing it, and only a handler's
+ * set or clear replaces it, on stores with compare-and-set too (the session keeps the row's
+ * version instead of expecting absence, which would conflict forever). Null data is a stored
+ * null, as in any store: it reads as "null", and the initial value replaces it at commit. */
+static void test_dropped_and_null_data(void) {
     char path[600];
     snprintf(path, sizeof path, "sqlite:%s/absent.db", make_test_dir());
     botsession_store *inner, *s;
@@ -304,32 +321,139 @@ static void test_absent_data_is_replaced(void) {
     CHECK_OK(botsession_store_add_migration(s, 1, m_absent, NULL));
     CHECK_OK(botsession_store_write(inner, "8", "{\"__d\":null,\"e\":99999999999999}"));
     CHECK_OK(botsession_store_write(inner, "9", "5"));  /* legacy data the migration drops */
+    CHECK_OK(botsession_store_write(inner, "10", "7"));
+    int exists = -1;
+    read_is(s, "8", "null");
+    CHECK_OK(botsession_store_has(s, "8", &exists));
+    CHECK(exists == 1);
+    read_is(s, "9", NULL);
+    CHECK_OK(botsession_store_has(s, "9", &exists));
+    CHECK(exists == 0);
+    entries_are(s, "8=null;");
+    read_is(inner, "9", "5");  /* reading dropped it for show only */
+
     botsession_engine *e;
     botsession_update *u;
+    char *json;
     CHECK_OK(botsession_engine_new("{\"key\": \"user\", \"initial\": {\"fresh\": true}}", &e));
     CHECK_OK(botsession_engine_set_store(e, NULL, s));
     const char *updates[] = {"{\"message\":{\"chat\":{\"id\":1},\"from\":{\"id\":8}}}",
-                             "{\"message\":{\"chat\":{\"id\":1},\"from\":{\"id\":9}}}"};
+                             "{\"message\":{\"chat\":{\"id\":1},\"from\":{\"id\":9}}}",
+                             "{\"message\":{\"chat\":{\"id\":1},\"from\":{\"id\":10}}}"};
     for (int i = 0; i < 2; i++) {
-        char *json;
         CHECK_OK(botsession_begin(e, updates[i], &u));
         CHECK_OK(botsession_get(u, NULL, &json));
         CHECK_TAKE_STR(json, "{\"fresh\": true}");
-        CHECK_OK(botsession_commit(u));  /* the initial value replaces what was there */
+        CHECK_OK(botsession_commit(u));
+    }
+    read_is(s, "8", "{\"fresh\": true}");  /* the initial value replaced the null */
+    read_is(inner, "9", "5");               /* but not the dropped data */
+    for (int i = 0; i < 2; i++) {
         CHECK_OK(botsession_begin(e, updates[i], &u));
         CHECK_OK(botsession_set(u, NULL, "{\"set\": 1}"));
         CHECK_OK(botsession_commit(u));
-        CHECK_OK(botsession_store_read(s, i == 0 ? "8" : "9", &json));
-        CHECK_TAKE_STR(json, "{\"set\": 1}");
+        read_is(s, i == 0 ? "8" : "9", "{\"set\": 1}");
     }
+    /* Clearing dropped data deletes it. */
+    CHECK_OK(botsession_begin(e, updates[2], &u));
+    CHECK_OK(botsession_clear(u));
+    CHECK_OK(botsession_commit(u));
+    read_is(inner, "10", NULL);
     botsession_engine_free(e);
     botsession_store_close(s);
     botsession_store_close(inner);
 }
 
+/* A store whose reads always find the legacy value 5, whatever was written. */
+static int stubborn_read(void *ud, const char *key, botsession_buffer *out) {
+    (void)ud; (void)key;
+    return botsession_buffer_set(out, "5", 1);
+}
+static int stubborn_write(void *ud, const char *key, const char *json) { (void)ud; (void)key; (void)json; return 0; }
+static int stubborn_remove(void *ud, const char *key) { (void)ud; (void)key; return 0; }
+
+/* Expiry housekeeping (SPEC §5, §7): it stands after a rollback; a read that keeps losing its
+ * race returns CONFLICT; without ttl_ms, an "e" is ignored. */
+static void test_housekeeping(void) {
+    char expected[96];
+
+    /* Versions are written as JavaScript writes numbers, so grammY reads the same number. */
+    botsession_store *versions = enhanced(NULL);
+    CHECK_OK(botsession_store_add_migration(versions, 1e16, m_plus10, NULL));
+    CHECK_OK(botsession_store_write(versions, "k", "0"));
+    CHECK_STR(counting_get(&c, "k"), "{\"v\":10000000000000000,\"__d\":0}");
+    botsession_store_close(versions);
+    versions = enhanced(NULL);
+    CHECK_OK(botsession_store_add_migration(versions, 1e-7, m_plus10, NULL));
+    CHECK_OK(botsession_store_write(versions, "k", "0"));
+    CHECK_STR(counting_get(&c, "k"), "{\"v\":1e-7,\"__d\":0}");
+    botsession_store_close(versions);
+    const char *update = "{\"message\":{\"chat\":{\"id\":8},\"from\":{\"id\":1}}}";
+
+    /* Legacy data is stamped by the read at begin; a rollback leaves the stamp. */
+    botsession_store *s = enhanced("{\"ttl_ms\": 1000}");
+    botsession_engine *e;
+    botsession_update *u;
+    CHECK_OK(botsession_engine_new(NULL, &e));
+    CHECK_OK(botsession_engine_set_store(e, NULL, s));
+    counting_put(&c, "8", "4");
+    CHECK_OK(botsession_begin(e, update, &u));
+    botsession_rollback(u);
+    snprintf(expected, sizeof expected, "{\"__d\":4,\"e\":%lld}", (long long)fake_now + 1000);
+    CHECK_STR(counting_get(&c, "8"), expected);
+    botsession_engine_free(e);
+    botsession_store_close(s);
+
+    /* The stamp never reads back (another writer each time): CONFLICT after five attempts, from
+     * a direct read and from begin. */
+    static const botsession_store_methods stubborn = {
+        sizeof(botsession_store_methods), stubborn_read, stubborn_write, stubborn_remove, NULL, NULL, NULL,
+    };
+    botsession_store *inner;
+    char *json = NULL;
+    CHECK_OK(botsession_store_custom(&stubborn, NULL, &inner));
+    CHECK_OK(botsession_store_enhance(inner, "{\"ttl_ms\": 1000}", &s));
+    botsession_store_close(inner);
+    CHECK_RC(botsession_store_read(s, "8", &json), BOTSESSION_CONFLICT);
+    CHECK_ERROR_HAS("keeps changing while it is read");
+    CHECK(json == NULL);
+    CHECK_OK(botsession_engine_new(NULL, &e));
+    CHECK_OK(botsession_engine_set_store(e, NULL, s));
+    u = NULL;
+    CHECK_RC(botsession_begin(e, update, &u), BOTSESSION_CONFLICT);
+    CHECK(u == NULL);
+    botsession_engine_free(e);
+    botsession_store_close(s);
+
+    /* An enhancer without a clock of its own reads its inner store's. */
+    botsession_store *counting = counting_open(&c);
+    counting_reset(&c);
+    CHECK_OK(botsession_store_set_clock(counting, fake_clock, NULL));
+    CHECK_OK(botsession_store_enhance(counting, "{\"ttl_ms\": 1000}", &s));
+    botsession_store_close(counting);
+    CHECK_OK(botsession_store_write(s, "k", "1"));
+    snprintf(expected, sizeof expected, "{\"__d\":1,\"e\":%lld}", (long long)fake_now + 1000);
+    CHECK_STR(counting_get(&c, "k"), expected);
+    fake_now += 1001;
+    read_is(s, "k", NULL);
+    botsession_store_close(s);
+
+    /* Without ttl_ms, an expiry in the data is ignored: read, counted by has, never deleted. */
+    s = enhanced(NULL);
+    counting_put(&c, "k", "{\"__d\":3,\"e\":1}");
+    read_is(s, "k", "3");
+    int exists = 0;
+    CHECK_OK(botsession_store_has(s, "k", &exists));
+    CHECK(exists == 1);
+    CHECK_STR(counting_get(&c, "k"), "{\"__d\":3,\"e\":1}");
+    CHECK(c.deletes == 0);
+    botsession_store_close(s);
+}
+
 int main(void) {
     test_grammy_enhancer();
-    test_absent_data_is_replaced();
+    test_dropped_and_null_data();
+    test_housekeeping();
     test_differences();
     test_with_engine();
     counting_reset(&c);

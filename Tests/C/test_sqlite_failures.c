@@ -117,6 +117,26 @@ int main(void) {
     }
     botsession_iter_free(it);
     CHECK(listed == 599);
+    botsession_engine *on_nullable;
+    CHECK_OK(botsession_engine_new("{\"prefix\": \"k00\"}", &on_nullable));
+    CHECK_OK(botsession_engine_set_store(on_nullable, NULL, nullable));
+    CHECK_OK(botsession_begin(on_nullable, "{\"message\":{\"chat\":{\"id\":5}}}", &u));
+    CHECK_OK(botsession_get(u, NULL, &json));
+    CHECK(json == NULL);
+    CHECK_OK(botsession_set(u, NULL, "2"));
+    CHECK_OK(botsession_commit(u));
+    botsession_engine_free(on_nullable);
+    CHECK_OK(botsession_store_read(nullable, "k005", &json));
+    CHECK_TAKE_STR(json, "2");
+    listed = 0;
+    CHECK_OK(botsession_store_iter(nullable, "k", &it));
+    while (botsession_iter_next(it, &key, &json) == BOTSESSION_OK && key) {
+        listed++;
+        botsession_free(key);
+        botsession_free(json);
+    }
+    botsession_iter_free(it);
+    CHECK(listed == 600);  /* the replaced row is listed now */
     botsession_store_close(nullable);
 
     /* A new file held exclusively by another connection: opening gives BUSY after about

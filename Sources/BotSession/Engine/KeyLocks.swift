@@ -19,7 +19,7 @@ final class KeyLocks: @unchecked Sendable {
         let key: SessionKey
 
         static func < (a: Name, b: Name) -> Bool {
-            a.store != b.store ? Array(a.store.utf8).lexicographicallyPrecedes(b.store.utf8) : a.key < b.key
+            a.store != b.store ? a.store.utf8.lexicographicallyPrecedes(b.store.utf8) : a.key < b.key
         }
     }
 

@@ -12,6 +12,9 @@ public final class SessionUpdate {
         var loaded = false
         /// What the store held when read; nil when absent (a stored `null` counts as absent).
         var stored: StoredValue?
+        /// Whether the store holds data that reads as absent (`StoredValue.hidden`): only the
+        /// handler's `set` or `clear` replaces it, not the initial value.
+        var storedHidden = false
         /// What commit must still find in the store (the version read, or absence); `.any`
         /// until the session is read, and for stores that keep no versions.
         var expectation = Expectation.any
@@ -54,11 +57,8 @@ public final class SessionUpdate {
         let fragment = slots[i].fragment
         do {
             let found = try slots[i].store.read(slots[i].key!)
-            if let found {
-                slots[i].expectation = found.version.map { .version($0) } ?? .any
-            } else {
-                slots[i].expectation = .absent
-            }
+            slots[i].expectation = Expectation(read: found)
+            slots[i].storedHidden = found?.hidden ?? false
             let stored = found?.text.isNull == true ? nil : found
             slots[i].stored = stored
             slots[i].current = stored?.text
@@ -182,11 +182,12 @@ public final class SessionUpdate {
     static func plannedChange(_ slot: Slot) -> StoreChange? {
         guard let key = slot.key else { return nil }
         let refresh = slot.store.hasExpiry && slot.touched
-        let expected = slot.loaded ? slot.expectation : .any
+        let expected = slot.expectation
         if slot.wasSet {
             guard let value = slot.current else {
                 // Deleting what is known to be absent needs no I/O.
-                return slot.loaded && slot.stored == nil ? nil : .delete(key, expecting: expected)
+                let absent = slot.loaded && slot.stored == nil && !slot.storedHidden
+                return absent ? nil : .delete(key, expecting: expected)
             }
             if let stored = slot.stored, stored.text.bytes == value.bytes, !stored.needsWriteBack, !refresh {
                 return nil
@@ -197,7 +198,9 @@ public final class SessionUpdate {
         // initial value, writing back a migrated value, refreshing an expiry), skipped rather
         // than a CONFLICT when another writer got there first.
         guard slot.loaded, let value = slot.current else { return nil }
-        if slot.initialApplied { return .write(key, value, expecting: expected, required: false) }
+        if slot.initialApplied {
+            return slot.storedHidden ? nil : .write(key, value, expecting: expected, required: false)
+        }
         if let stored = slot.stored, stored.needsWriteBack || refresh {
             return .write(key, value, expecting: expected, required: false)
         }

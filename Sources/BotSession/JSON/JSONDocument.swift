@@ -94,12 +94,22 @@ struct JSONDocument {
     /// The decoded UTF-8 bytes of string `t`. A lone surrogate escape (valid JSON, but not
     /// Unicode) decodes to U+FFFD.
     func stringValue(_ t: Int) -> [UInt8] {
+        decoded(t).bytes
+    }
+
+    /// String `t`'s decoded bytes, and whether it held a lone surrogate escape.
+    private func decoded(_ t: Int) -> (bytes: [UInt8], loneSurrogate: Bool) {
         let tok = tokens[t]
-        let start = Int(tok.start) + 1
-        let end = Int(tok.end) - 1
-        if !tok.escaped { return Array(text[start..<end]) }
+        let inside = UnsafeBufferPointer(rebasing: text[Int(tok.start) + 1..<Int(tok.end) - 1])
+        if !tok.escaped { return (Array(inside), false) }
         var lone = false
-        return JSONText.unescape(UnsafeBufferPointer(rebasing: text[start..<end]), loneSurrogate: &lone)
+        let bytes = JSONText.unescape(inside, loneSurrogate: &lone)
+        return (bytes, lone)
+    }
+
+    /// Number `t` as a double (nil for any other kind of value).
+    func number(_ t: Int) -> Double? {
+        tokens[t].kind == .number ? Double(String(decoding: raw(t), as: UTF8.self)) : nil
     }
 
     func string(_ t: Int) -> String { String(decoding: stringValue(t), as: UTF8.self) }
@@ -111,12 +121,8 @@ struct JSONDocument {
     func keyText(_ t: Int) -> [UInt8]? {
         switch tokens[t].kind {
         case .string:
-            let tok = tokens[t]
-            let inside = UnsafeBufferPointer(rebasing: text[Int(tok.start) + 1..<Int(tok.end) - 1])
-            if !tok.escaped { return Array(inside) }
-            var lone = false
-            let decoded = JSONText.unescape(inside, loneSurrogate: &lone)
-            return lone ? nil : decoded
+            let (bytes, lone) = decoded(t)
+            return lone ? nil : bytes
         case .number:
             let literal = raw(t)
             // Integer literals of up to 15 digits are exact doubles: JavaScript writes them as
@@ -125,7 +131,7 @@ struct JSONDocument {
             if digits <= 15 && !literal.contains(where: { $0 == 0x2E || $0 == 0x65 || $0 == 0x45 }) {
                 return literal == [0x2D, 0x30] ? [0x30] : literal
             }
-            guard let value = Double(String(decoding: literal, as: UTF8.self)) else { return literal }
+            guard let value = number(t) else { return literal }
             return Array(JSNumber.format(value).utf8)
         default:
             return nil

@@ -34,7 +34,6 @@ public final class CustomStore: SessionStore, @unchecked Sendable {
 
     public let identity = StoreIdentity.unique("custom:")
     public let clock = ReplaceableClock()
-    public var hasExpiry: Bool { false }
     private let methods: Methods
 
     public init(_ methods: Methods) {

@@ -69,7 +69,7 @@ public final class EnhancedStore: SessionStore, @unchecked Sendable {
                 throw BotSessionError(.misuse, "migrations must be added before the enhanced store is first used; add them right after botsession_store_enhance")
             }
             if migrations.contains(where: { $0.version == version }) {
-                throw BotSessionError(.invalidOption, "there is already a migration to version \(EnhancedStore.format(version))")
+                throw BotSessionError(.invalidOption, "there is already a migration to version \(JSNumber.format(version))")
             }
             migrations.append(Migration(version: version, migrate: migrate))
             migrations.sort { $0.version < $1.version }
@@ -100,7 +100,7 @@ public final class EnhancedStore: SessionStore, @unchecked Sendable {
         while true {
             attempt += 1
             guard let raw = try inner.read(key) else { return nil }
-            let expected: Expectation = raw.version.map { .version($0) } ?? .any
+            let expected = Expectation(read: raw)
             let wrapper = try EnhancedStore.unwrap(raw.text, key: key)
             let now = ttlMs == nil ? 0 : self.now()
             if ttlMs != nil, let expiresAt = wrapper.expiresAt, expiresAt < now {
@@ -114,11 +114,11 @@ public final class EnhancedStore: SessionStore, @unchecked Sendable {
                 return nil
             }
             guard let (value, migrated) = try migrate(wrapper, key: key, migrations) else {
-                // Null data, or a migration that made it absent: it reads as null (absent) but
-                // keeps its version, so a commit can still replace it.
-                return StoredValue(text: .null, version: raw.version)
+                // A migration dropped the data: it reads as absent but keeps its version, so a
+                // handler's commit can still replace it.
+                return StoredValue(text: .null, version: raw.version, hidden: true)
             }
-            guard ttlMs != nil && wrapper.expiresAt == nil else {
+            guard ttlMs != nil && wrapper.expiresAt == nil && !value.isNull else {
                 return StoredValue(text: value, version: raw.version, needsWriteBack: migrated)
             }
             // Data without an expiry (legacy, or written before the lifetime was set) is stamped
@@ -139,12 +139,11 @@ public final class EnhancedStore: SessionStore, @unchecked Sendable {
         }
     }
 
+    /// Whether a read would find a value: not expired, not dropped by a migration.
     public func has(_ key: SessionKey) throws(BotSessionError) -> Bool {
         _ = frozenMigrations()
-        guard ttlMs != nil else { return try inner.has(key) }
         guard let raw = try inner.read(key) else { return false }
-        let wrapper = try EnhancedStore.unwrap(raw.text, key: key)
-        return !(wrapper.expiresAt.map { $0 < now() } ?? false)
+        return try view(key, raw.text) != nil
     }
 
     public func write(_ key: SessionKey, _ value: JSONText) throws(BotSessionError) {
@@ -174,7 +173,7 @@ public final class EnhancedStore: SessionStore, @unchecked Sendable {
     }
 
     /// An entry of the inner store as this store shows it: unwrapped, migrated, nil when expired
-    /// or migrated to absent. Nothing is written (iteration only reads).
+    /// or dropped by a migration. Nothing is written (iteration and `has` only read).
     fileprivate func view(_ key: SessionKey, _ raw: JSONText) throws(BotSessionError) -> JSONText? {
         let wrapper = try EnhancedStore.unwrap(raw, key: key)
         if ttlMs != nil, let expiresAt = wrapper.expiresAt, expiresAt < now() { return nil }
@@ -184,18 +183,19 @@ public final class EnhancedStore: SessionStore, @unchecked Sendable {
     // MARK: - Wrapping and migrating
 
     /// Runs every migration above the data's version, in order. Returns the value and whether a
-    /// migration ran, or nil when the data is (or migrates to) absent.
+    /// migration ran, or nil when a migration dropped the data (left its buffer unset or gave
+    /// null). Null data stays null, and no migration runs on it.
     private func migrate(_ wrapper: Wrapper, key: SessionKey, _ migrations: [Migration]) throws(BotSessionError) -> (value: JSONText, migrated: Bool)? {
         var value = JSONText(unchecked: wrapper.data)
-        if value.isNull { return nil }
+        if value.isNull { return (value, false) }
         // With no migrations registered, `v` is ignored, as in grammY.
         guard let latest = migrations.last?.version else { return (value, false) }
         if let version = wrapper.version, version > latest {
-            throw BotSessionError(.migration, "the value under key \(key) is at version \(EnhancedStore.format(version)), newer than the latest migration (\(EnhancedStore.format(latest))); it was left as it is: run a version of the bot that knows it")
+            throw BotSessionError(.migration, "the value under key \(key) is at version \(JSNumber.format(version)), newer than the latest migration (\(JSNumber.format(latest))); it was left as it is: run a version of the bot that knows it")
         }
         var migrated = false
         for migration in migrations where wrapper.version.map({ migration.version > $0 }) ?? true {
-            let label = "the migration to version \(EnhancedStore.format(migration.version)) of the value under key \(key)"
+            let label = "the migration to version \(JSNumber.format(migration.version)) of the value under key \(key)"
             let output: [UInt8]?
             do {
                 output = try migration.migrate(value)
@@ -213,7 +213,7 @@ public final class EnhancedStore: SessionStore, @unchecked Sendable {
     /// `value` in grammY's wrapper: `{"v":latest,"__d":value,"e":now+ttl}`, each field as needed.
     private func wrap(_ value: JSONText, now: Int64, latest: Double?) -> JSONText {
         var out: [UInt8] = [0x7B]  // {
-        if let latest { out += Array("\"v\":\(EnhancedStore.format(latest)),".utf8) }
+        if let latest { out += Array("\"v\":\(JSNumber.format(latest)),".utf8) }
         out += Array("\"__d\":".utf8)
         out += value.bytes
         if let ttl = ttlMs { out += Array(",\"e\":\(now &+ ttl)".utf8) }
@@ -228,24 +228,17 @@ public final class EnhancedStore: SessionStore, @unchecked Sendable {
                 guard let data = doc.member(doc.root, "__d") else { return Wrapper(data: text.bytes) }
                 var wrapper = Wrapper(data: doc.raw(data))
                 if let v = doc.present(doc.root, "v") {
-                    guard doc.kind(v) == .number, let version = Double(String(decoding: doc.raw(v), as: UTF8.self)) else {
+                    guard let version = doc.number(v) else {
                         throw BotSessionError(.migration, "the value under key \(key) has a version that is not a number (\(String(decoding: doc.raw(v).prefix(40), as: UTF8.self))); it cannot be migrated")
                     }
                     wrapper.version = version
                 }
-                if let e = doc.present(doc.root, "e"), doc.kind(e) == .number,
-                   let expiresAt = Double(String(decoding: doc.raw(e), as: UTF8.self)), expiresAt.isFinite {
+                if let e = doc.present(doc.root, "e"), let expiresAt = doc.number(e), expiresAt.isFinite {
                     wrapper.expiresAt = expiresAt >= 9.2e18 ? Int64.max : expiresAt <= -9.2e18 ? Int64.min : Int64(expiresAt)
                 }
                 return wrapper
             }
         }
-    }
-
-    /// A version as JavaScript writes a number: `1`, `1.5`, `10.1`.
-    static func format(_ version: Double) -> String {
-        if version == version.rounded(), abs(version) < 9.0e15 { return String(Int64(version)) }
-        return String(version)
     }
 }
 

@@ -14,6 +14,13 @@ public enum Expectation: Sendable, Hashable {
     case absent
     /// That the value is still at this version.
     case version(StoreVersion)
+
+    /// What a commit expects after a read found `found`: its version, or absence. Stores
+    /// without versions ignore expectations (`.any`).
+    init(read found: StoredValue?) {
+        guard let found else { self = .absent; return }
+        self = found.version.map { .version($0) } ?? .any
+    }
 }
 
 /// What a store read found.
@@ -26,11 +33,16 @@ public struct StoredValue: Sendable {
     /// Whether reading changed what the store should hold (a migration ran, an expiry was
     /// stamped): the engine writes the value back at commit even when the handler only read it.
     public var needsWriteBack: Bool
+    /// Whether data is stored but reads as absent (an enhancer's migration dropped it; `text`
+    /// is then `null`). The engine shows no session, and replaces the data only when the
+    /// handler sets or clears the session (SPEC §7), never with the initial value alone.
+    public var hidden: Bool
 
-    public init(text: JSONText, version: StoreVersion? = nil, needsWriteBack: Bool = false) {
+    public init(text: JSONText, version: StoreVersion? = nil, needsWriteBack: Bool = false, hidden: Bool = false) {
         self.text = text
         self.version = version
         self.needsWriteBack = needsWriteBack
+        self.hidden = hidden
     }
 }
 
@@ -131,6 +143,12 @@ extension SessionStore {
         try read(key) != nil
     }
 
+    /// The value under `key` as a direct read shows it: nil when absent or hidden.
+    public func value(_ key: SessionKey) throws(BotSessionError) -> JSONText? {
+        guard let found = try read(key), !found.hidden else { return nil }
+        return found.text
+    }
+
     /// One change after another, expectations ignored: for stores without transactions or
     /// versions.
     public func commit(_ changes: [StoreChange]) throws(BotSessionError) {
@@ -148,6 +166,8 @@ extension SessionStore {
     public func now() -> Int64 { clock.now() }
 
     public var isTransactional: Bool { false }
+
+    public var hasExpiry: Bool { false }
 }
 
 /// A cursor over entries already collected.

@@ -20,4 +20,18 @@ enum ForkGeneration {
         _ = registered
         return generation
     }
+
+    /// Connections a forked child inherited from its parent, kept open and unused for the
+    /// child's life: closing one would end the parent's database session or disturb its locks
+    /// and WAL.
+    private static let inherited = LockedValue<[AnyObject]>([])
+
+    /// When this process is not the one of `generation` (the generation a store opened its
+    /// connections in), keeps `connections` alive and unused for good and returns true: the
+    /// caller must open new ones. Returns false, doing nothing, otherwise.
+    static func abandonIfForked(since generation: UInt64, _ connections: [AnyObject]) -> Bool {
+        guard current != generation else { return false }
+        inherited.withLock { $0 += connections }
+        return true
+    }
 }

@@ -4,6 +4,10 @@ import Glibc
 import Musl
 #endif
 
+/// `read(2)` and `write(2)`, under names apart from the store's own `read` and `write`.
+private func posixRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int { read(fd, buffer, count) }
+private func posixWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int { write(fd, buffer, count) }
+
 /// Sessions as JSON files in a directory, in grammY's file adapter layout (`FileLayout`).
 ///
 /// Each value is one file holding the value's exact JSON text. A write goes to a temporary file
@@ -18,7 +22,6 @@ public final class FileStore: SessionStore, @unchecked Sendable {
     public let directory: String
     public let identity: String
     public let clock = ReplaceableClock()
-    public var hasExpiry: Bool { false }
 
     private let counterLock = PThreadMutex()
     private var temporaryCounter: UInt64 = 0
@@ -36,7 +39,7 @@ public final class FileStore: SessionStore, @unchecked Sendable {
         guard access(directory, W_OK | X_OK) == 0 else {
             throw FileStore.failure("opening the file store in", directory)
         }
-        self.directory = SQLiteStore.canonicalPath(directory)
+        self.directory = StoreIdentity.canonicalPath(directory)
         identity = "file:\(self.directory)"
     }
 
@@ -75,13 +78,7 @@ public final class FileStore: SessionStore, @unchecked Sendable {
     /// removed.
     private func apply(_ change: StoreChange) throws(BotSessionError) {
         let components = FileLayout.components(of: change.key)
-        var folder = directory
-        for component in components.dropLast() {
-            folder += "/" + component
-            if mkdir(folder, 0o755) != 0 && errno != EEXIST {
-                throw FileStore.failure("creating the folder", folder)
-            }
-        }
+        let folder = ([directory] + components.dropLast()).joined(separator: "/")
         let file = folder + "/" + components.last!
         try FileStore.withFolderLock(folder) { () throws(BotSessionError) in
             if change.expectation != .any {
@@ -112,10 +109,14 @@ public final class FileStore: SessionStore, @unchecked Sendable {
     }
 
     /// Runs `body` holding an exclusive lock on `folder`'s lock file: writers of the folder's
-    /// keys, in this process and in others, take turns.
+    /// keys, in this process and in others, take turns. The folder is created when missing.
     static func withFolderLock(_ folder: String, _ body: () throws(BotSessionError) -> Void) throws(BotSessionError) {
         let lockFile = folder + "/.botsession.lock"
-        let fd = open(lockFile, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        var fd = open(lockFile, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        if fd < 0 && errno == ENOENT {
+            try makeDirectories(folder)
+            fd = open(lockFile, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        }
         guard fd >= 0 else { throw failure("opening the lock file", lockFile) }
         defer { close(fd) }  // closing releases the lock
         while flock(fd, LOCK_EX) != 0 {
@@ -165,7 +166,7 @@ public final class FileStore: SessionStore, @unchecked Sendable {
         var failed: BotSessionError?
         bytes.withUnsafeBytes { buffer in
             while written < buffer.count {
-                let n = Glibc.write(fd, buffer.baseAddress! + written, buffer.count - written)
+                let n = posixWrite(fd, buffer.baseAddress! + written, buffer.count - written)
                 if n < 0 {
                     if errno == EINTR { continue }
                     failed = FileStore.failure("writing", temporary)
@@ -191,16 +192,24 @@ public final class FileStore: SessionStore, @unchecked Sendable {
             throw failure("opening", file)
         }
         defer { close(fd) }
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw failure("reading", file) }
+        // Sized by fstat, with a byte to spare so that one read also sees the end; a file that
+        // grew meanwhile is read on.
+        var out = [UInt8](repeating: 0, count: Int(info.st_size) + 1)
+        var filled = 0
         while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if filled == out.count { out += [UInt8](repeating: 0, count: out.count) }
+            let n = out.withUnsafeMutableBytes { posixRead(fd, $0.baseAddress! + filled, $0.count - filled) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw failure("reading", file)
             }
-            if n == 0 { return out }
-            out += chunk[0..<n]
+            if n == 0 {
+                out.removeSubrange(filled...)
+                return out
+            }
+            filled += n
         }
     }
 

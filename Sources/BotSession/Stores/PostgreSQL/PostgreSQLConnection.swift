@@ -13,6 +13,8 @@ final class PostgreSQLConnection {
     let conn: OpaquePointer
     /// Set when the connection failed: it is dropped instead of going back to the pool.
     private(set) var broken = false
+    /// The SQLSTATE of the last statement that failed.
+    private(set) var lastErrorState: String?
 
     /// The statements, by name; all parameters are text.
     enum Statement: String, CaseIterable {
@@ -54,9 +56,11 @@ final class PostgreSQLConnection {
     private let secrets: [String]
 
     /// Connects with `settings` (libpq keywords and values; the URI is expanded from `dbname`),
-    /// sets the session up and, unless `prepare` is false, prepares the statements for `table`.
+    /// sets the session up and prepares the statements for `table` (quoted). With
+    /// `creatingTable` (the table's plain name), first creates the table and its unique index
+    /// when missing.
     init(settings: [(String, String)], secrets: [String], table: String, statementTimeoutMs: Int64?,
-         prepare: Bool = true) throws(BotSessionError) {
+         creatingTable name: String? = nil) throws(BotSessionError) {
         var keywords: [UnsafeMutablePointer<CChar>?] = settings.map { strdup($0.0) }
         var values: [UnsafeMutablePointer<CChar>?] = settings.map { strdup($0.1) }
         keywords.append(nil)
@@ -94,7 +98,8 @@ final class PostgreSQLConnection {
         if let statementTimeoutMs {
             try execute("SET statement_timeout = \(statementTimeoutMs)", "setting statement_timeout")
         }
-        for statement in Statement.allCases where prepare {
+        if let name { try createTable(table, name: name) }
+        for statement in Statement.allCases {
             let result = PQprepare(conn, statement.rawValue, statement.sql(table), statement.parameterCount, nil)
             defer { PQclear(result) }
             try check(result, "preparing the \(statement.rawValue) statement")
@@ -105,10 +110,21 @@ final class PostgreSQLConnection {
         PQfinish(conn)
     }
 
-    /// Leaves the connection open and unused: for connections inherited across fork(), whose
-    /// socket the parent still uses (PQfinish would end the parent's session).
-    func abandon() -> Unmanaged<PostgreSQLConnection> {
-        Unmanaged.passRetained(self)
+    /// grammY's table: `key` with a unique index, `value` JSON text. Two processes creating it
+    /// at once can collide in the catalog (duplicate table, or a unique violation on its type);
+    /// then the table exists, and creating it again finds it.
+    private func createTable(_ table: String, name: String) throws(BotSessionError) {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do throws(BotSessionError) {
+                try execute("CREATE TABLE IF NOT EXISTS \(table) (\"key\" VARCHAR NOT NULL, \"value\" TEXT)", "creating table \(name)")
+                try execute("CREATE UNIQUE INDEX IF NOT EXISTS IDX_\(name) ON \(table) (\"key\")", "creating the unique index of \(name)")
+                return
+            } catch where attempt < 3 && ["42P07", "23505"].contains(lastErrorState) {
+                continue
+            }
+        }
     }
 
     /// Whether the connection is still usable: reads what the server sent meanwhile, without
@@ -186,13 +202,14 @@ final class PostgreSQLConnection {
             throw BotSessionError(.storage, "PostgreSQL at \(location) is unreachable (\(reason)) while \(doing); it is retried on the next operation")
         }
         let state = result.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "C"))) }.map { String(cString: $0) } ?? ""
+        lastErrorState = state
         switch state {
         case "57014":
-            throw BotSessionError(.storage, "PostgreSQL canceled the statement while \(doing): \(reason); raise statement_timeout_ms")
+            throw BotSessionError(.storage, "PostgreSQL at \(location) canceled the statement while \(doing): \(reason); raise statement_timeout_ms")
         case "40001", "40P01":
-            throw BotSessionError(.conflict, "PostgreSQL could not serialize the change while \(doing) (\(reason)); run the handler again")
+            throw BotSessionError(.conflict, "PostgreSQL at \(location) could not serialize the change while \(doing) (\(reason)); run the handler again")
         default:
-            throw BotSessionError(.storage, "PostgreSQL failed while \(doing): \(reason)")
+            throw BotSessionError(.storage, "PostgreSQL at \(location) failed while \(doing): \(reason)")
         }
     }
 

@@ -27,7 +27,6 @@ public final class PostgreSQLStore: SessionStore, @unchecked Sendable {
 
     public let identity: String
     public let clock = ReplaceableClock()
-    public var hasExpiry: Bool { false }
     public var isTransactional: Bool { true }
     public let options: Options
 
@@ -38,17 +37,12 @@ public final class PostgreSQLStore: SessionStore, @unchecked Sendable {
     private let lock = PThreadMutex()
     private var idle: [PostgreSQLConnection] = []
     private var openedIn: UInt64
-    /// Connections a forked child inherited, never used or closed there.
-    private static let inherited = LockedValue<[Unmanaged<PostgreSQLConnection>]>([])
 
     /// Connects to the server `uri` names (a libpq URI or connection string) and creates the
     /// table when missing. Fails with STORAGE when the server cannot be reached.
     public init(uri: String, options: Options = Options()) throws(BotSessionError) {
-        guard SQLiteStore.isValidTableName(options.table) else {
-            throw BotSessionError(.invalidOption, "table name \(Bytes.describe(Array(options.table.utf8))) is not allowed; use 1 to 63 letters, digits and underscores, not starting with a digit")
-        }
+        table = try SQLTable.quoted(options.table)
         self.options = options
-        table = SQLiteStore.quoteIdentifier(options.table)
         // libpq quotes a URI it cannot parse in its error, password included: parse it first,
         // and say only that it is malformed.
         guard let password = PostgreSQLStore.password(in: uri) else {
@@ -69,38 +63,16 @@ public final class PostgreSQLStore: SessionStore, @unchecked Sendable {
             ("dbname", uri),
         ]
         openedIn = ForkGeneration.current
-        let first = try PostgreSQLStore.connectCreatingTable(settings, secrets: secrets, table: table, name: options.table,
-                                                             statementTimeoutMs: options.statementTimeoutMs)
+        // The first connection also makes the table, as grammY's adapter does.
+        let first = try PostgreSQLConnection(settings: settings, secrets: secrets, table: table,
+                                             statementTimeoutMs: options.statementTimeoutMs, creatingTable: options.table)
         identity = "postgresql://\(first.location)#\(options.table)"
         idle.append(first)
     }
 
     deinit {
-        if ForkGeneration.current != openedIn {
-            PostgreSQLStore.inherited.withLock { list in idle.forEach { list.append($0.abandon()) } }
-        }
-    }
-
-    /// The first connection also makes the table (as grammY's adapter does), tolerating
-    /// another process making it at the same time.
-    private static func connectCreatingTable(_ settings: [(String, String)], secrets: [String], table: String, name: String,
-                                             statementTimeoutMs: Int64?) throws(BotSessionError) -> PostgreSQLConnection {
-        var attempt = 0
-        while true {
-            attempt += 1
-            do throws(BotSessionError) {
-                // The statements refer to the table, so it must exist before they are prepared.
-                let setup = try PostgreSQLConnection(settings: settings, secrets: secrets, table: "pg_catalog.pg_class",
-                                                     statementTimeoutMs: statementTimeoutMs, prepare: false)
-                try setup.execute("CREATE TABLE IF NOT EXISTS \(table) (\"key\" VARCHAR NOT NULL, \"value\" TEXT)", "creating table \(name)")
-                try setup.execute("CREATE UNIQUE INDEX IF NOT EXISTS IDX_\(name) ON \(table) (\"key\")", "creating the unique index of \(name)")
-                return try PostgreSQLConnection(settings: settings, secrets: secrets, table: table, statementTimeoutMs: statementTimeoutMs)
-            } catch {
-                // Two processes creating one table at once: one of them fails; the table exists now.
-                if attempt < 3 && error.message.contains("already exists") { continue }
-                throw error
-            }
-        }
+        // In a forked child, the pooled connections are the parent's: not even closed here.
+        _ = ForkGeneration.abandonIfForked(since: openedIn, idle)
     }
 
     /// The password `uri` holds ("" for none), or nil when libpq cannot parse the URI.
@@ -124,26 +96,32 @@ public final class PostgreSQLStore: SessionStore, @unchecked Sendable {
     // MARK: - The pool
 
     /// Runs `body` with a healthy connection of this process; a connection that fails is
-    /// dropped, the others go back to the pool.
-    private func withConnection<T>(_ body: (PostgreSQLConnection) throws(BotSessionError) -> T) throws(BotSessionError) -> T {
+    /// dropped, the others go back to the pool. Work that is safe to repeat (`idempotent`) is
+    /// tried once more on a new connection when its connection broke: a server restart can end
+    /// a connection after the health check passed.
+    private func withConnection<T>(idempotent: Bool = false,
+                                   _ body: (PostgreSQLConnection) throws(BotSessionError) -> T) throws(BotSessionError) -> T {
         let connection = try acquire()
         defer { release(connection) }
-        return try body(connection)
+        do {
+            return try body(connection)
+        } catch where idempotent && connection.broken {
+            let fresh = try acquire()
+            defer { release(fresh) }
+            return try body(fresh)
+        }
     }
 
     private func acquire() throws(BotSessionError) -> PostgreSQLConnection {
-        let candidates: [PostgreSQLConnection] = lock.withLock {
-            let generation = ForkGeneration.current
-            if generation != openedIn {
-                // A forked child: the parent's connections stay untouched (not even closed).
-                PostgreSQLStore.inherited.withLock { list in idle.forEach { list.append($0.abandon()) } }
+        let pooled: PostgreSQLConnection? = lock.withLock {
+            // A forked child: the parent's connections stay untouched (not even closed).
+            if ForkGeneration.abandonIfForked(since: openedIn, idle) {
                 idle.removeAll()
-                openedIn = generation
+                openedIn = ForkGeneration.current
             }
-            guard let connection = idle.popLast() else { return [] }
-            return [connection]
+            return idle.popLast()
         }
-        if let connection = candidates.first, connection.isHealthy { return connection }
+        if let pooled, pooled.isHealthy { return pooled }
         // None idle, or the server closed it (a restart): connect anew.
         return try PostgreSQLConnection(settings: settings, secrets: secrets, table: table, statementTimeoutMs: options.statementTimeoutMs)
     }
@@ -158,12 +136,8 @@ public final class PostgreSQLStore: SessionStore, @unchecked Sendable {
     // MARK: - Store operations
 
     public func read(_ key: SessionKey) throws(BotSessionError) -> StoredValue? {
-        // A read is safe to repeat: after a connection failure it is tried once more on a new one.
-        let rows: PostgreSQLConnection.Rows
-        do throws(BotSessionError) {
-            rows = try withConnection { (c) throws(BotSessionError) in try c.run(.read, [key.bytes], "reading key \(key)") }
-        } catch where error.message.contains("unreachable") {
-            rows = try withConnection { (c) throws(BotSessionError) in try c.run(.read, [key.bytes], "reading key \(key)") }
+        let rows = try withConnection(idempotent: true) { (c) throws(BotSessionError) in
+            try c.run(.read, [key.bytes], "reading key \(key)")
         }
         guard let row = rows.values.first else { return nil }
         // A NULL value (grammY's table allows it) reads as the JSON null: absent for the engine,
@@ -177,7 +151,9 @@ public final class PostgreSQLStore: SessionStore, @unchecked Sendable {
 
     /// Whether a non-NULL value is stored under `key`.
     public func has(_ key: SessionKey) throws(BotSessionError) -> Bool {
-        try withConnection { (c) throws(BotSessionError) in try c.run(.has, [key.bytes], "looking up key \(key)") }.values.count > 0
+        try withConnection(idempotent: true) { (c) throws(BotSessionError) in
+            try c.run(.has, [key.bytes], "looking up key \(key)")
+        }.values.count > 0
     }
 
     public func write(_ key: SessionKey, _ value: JSONText) throws(BotSessionError) {
@@ -230,7 +206,7 @@ public final class PostgreSQLStore: SessionStore, @unchecked Sendable {
     /// at a time on the unique index.
     public func cursor(prefix: [UInt8]) throws(BotSessionError) -> any StoreCursor {
         PagedCursor(store: self, pageSize: PostgreSQLConnection.pageSize) { [self] (after) throws(BotSessionError) in
-            let rows = try withConnection { (c) throws(BotSessionError) in
+            let rows = try withConnection(idempotent: true) { (c) throws(BotSessionError) in
                 if let after { return try c.run(.nextPage, [prefix, after], "listing keys") }
                 return try c.run(.firstPage, [prefix], "listing keys")
             }

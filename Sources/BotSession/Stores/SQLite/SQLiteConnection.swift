@@ -69,8 +69,9 @@ final class SQLiteConnection {
     static let pageSize: Int32 = 256
 
     init(path: String, options: SQLiteStore.Options, createTable: Bool) throws(BotSessionError) {
+        let table = try SQLTable.quoted(options.table)
         self.path = path
-        self.table = SQLiteStore.quoteIdentifier(options.table)
+        self.table = table
         var handle: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &handle, flags, nil)
@@ -86,17 +87,16 @@ final class SQLiteConnection {
             // Several processes may open a new file at once: setting it up can meet another
             // process's lock (switching to WAL does not wait by itself) or its last close, so
             // the setup is retried until busy_timeout_ms has passed.
-            let quotedTable = SQLiteStore.quoteIdentifier(options.table)
             try SQLiteConnection.retryingSetup(handle, path, timeoutMs: options.busyTimeoutMs) { () throws(BotSessionError) in
                 if path != ":memory:" && SQLiteConnection.journalMode(handle) != "wal" {
                     try SQLiteConnection.exec(handle, path, "PRAGMA journal_mode=WAL", "switching to WAL")
                 }
                 try SQLiteConnection.exec(handle, path, "PRAGMA synchronous=\(options.synchronous.rawValue)", "setting synchronous")
                 if createTable {
-                    try SQLiteConnection.prepareSchema(handle, path, table: quotedTable, name: options.table)
+                    try SQLiteConnection.prepareSchema(handle, path, table: table, name: options.table)
                 }
             }
-            statements = try Statements.prepare(handle, path, table: quotedTable)
+            statements = try Statements.prepare(handle, path, table: table)
         } catch {
             sqlite3_close_v2(handle)
             throw error
@@ -310,7 +310,7 @@ final class SQLiteConnection {
             do throws(BotSessionError) {
                 return try setup()
             } catch {
-                let transient = error.status == .busy || error.message.contains("disk I/O error")
+                let transient = error.status == .busy || sqlite3_errcode(db) & 0xFF == SQLITE_IOERR
                 guard transient, nowMs() + pauseMs < deadline else { throw error }
                 usleep(UInt32(pauseMs * 1000))
                 pauseMs = min(pauseMs * 2, 50)

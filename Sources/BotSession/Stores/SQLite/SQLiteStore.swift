@@ -33,7 +33,6 @@ public final class SQLiteStore: SessionStore, @unchecked Sendable {
 
     public let identity: String
     public let clock = ReplaceableClock()
-    public var hasExpiry: Bool { false }
     public var isTransactional: Bool { true }
     public let path: String
     public let options: Options
@@ -42,9 +41,6 @@ public final class SQLiteStore: SessionStore, @unchecked Sendable {
     private var connection: SQLiteConnection
     /// The fork generation the connection was opened in (see `ForkGeneration`).
     private var openedIn: UInt64
-    /// Connections a forked child inherited from its parent, kept open and unused for the
-    /// child's life.
-    private static let inheritedConnections = LockedValue<[SQLiteConnection]>([])
 
     /// Opens (creating if needed) the database at `path`; `":memory:"` is a private in-memory
     /// database. Fails with STORAGE when the file cannot be opened or is not a database.
@@ -52,9 +48,7 @@ public final class SQLiteStore: SessionStore, @unchecked Sendable {
         guard !path.isEmpty else {
             throw BotSessionError(.invalidOption, "the sqlite store needs a path: sqlite:PATH, or sqlite::memory: for a private in-memory database")
         }
-        guard SQLiteStore.isValidTableName(options.table) else {
-            throw BotSessionError(.invalidOption, "table name \(Bytes.describe(Array(options.table.utf8))) is not allowed; use 1 to 63 letters, digits and underscores, not starting with a digit")
-        }
+        _ = try SQLTable.quoted(options.table)
         self.path = path
         self.options = options
         openedIn = ForkGeneration.current
@@ -62,21 +56,25 @@ public final class SQLiteStore: SessionStore, @unchecked Sendable {
         if path == ":memory:" {
             identity = StoreIdentity.unique("sqlite::memory:")
         } else {
-            identity = "sqlite:\(SQLiteStore.canonicalPath(path))#\(options.table)"
+            identity = "sqlite:\(StoreIdentity.canonicalPath(path))#\(options.table)"
         }
+    }
+
+    deinit {
+        // A store released in a forked child before it was used there still holds the parent's
+        // connection: it must not be closed here either.
+        _ = ForkGeneration.abandonIfForked(since: openedIn, [connection])
     }
 
     /// Runs `body` with this process's connection, under the store's lock.
     private func withConnection<T>(_ body: (SQLiteConnection) throws(BotSessionError) -> T) throws(BotSessionError) -> T {
         lock.lock()
         defer { lock.unlock() }
-        let generation = ForkGeneration.current
-        if generation != openedIn {
-            // A connection must not cross fork(): the child gets its own. The parent's is never
-            // closed here (that could disturb the parent's locks and WAL); it is kept, unused.
-            SQLiteStore.inheritedConnections.withLock { $0.append(connection) }
+        // A connection must not cross fork(): the child gets its own, and the parent's is kept
+        // open and unused.
+        if ForkGeneration.abandonIfForked(since: openedIn, [connection]) {
             connection = try SQLiteConnection(path: path, options: options, createTable: false)
-            openedIn = generation
+            openedIn = ForkGeneration.current
         }
         return try body(connection)
     }
@@ -126,22 +124,4 @@ public final class SQLiteStore: SessionStore, @unchecked Sendable {
         return [0xFF]
     }
 
-    // MARK: - Names and paths
-
-    static func isValidTableName(_ name: String) -> Bool {
-        let bytes = Array(name.utf8)
-        guard (1...63).contains(bytes.count), !(0x30...0x39).contains(bytes[0]) else { return false }
-        return bytes.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x5F }
-    }
-
-    /// A validated table name in double quotes (validation already excludes quotes inside).
-    static func quoteIdentifier(_ name: String) -> String { "\"\(name)\"" }
-
-    /// The file's absolute path with symbolic links resolved, so two spellings of one file share
-    /// one identity (and one set of key locks).
-    static func canonicalPath(_ path: String) -> String {
-        guard let resolved = realpath(path, nil) else { return path }
-        defer { free(resolved) }
-        return String(cString: resolved)
-    }
 }
