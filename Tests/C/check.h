@@ -241,6 +241,38 @@ static inline botsession_update *begin_update(botsession_engine *e, const char *
     return u;
 }
 
+/* The test server's URI (make test starts one and sets BOTSESSION_TEST_POSTGRES_URI), or NULL
+ * when none runs: then the PostgreSQL part is skipped, except under CI, where that fails. */
+static inline const char *postgres_test_uri(const char *program) {
+    const char *uri = getenv("BOTSESSION_TEST_POSTGRES_URI");
+    if (!uri) {
+        if (getenv("CI")) FAIL("BOTSESSION_TEST_POSTGRES_URI is not set: run %s through scripts/with-postgres.sh (make test does)", program);
+        printf("  %s: postgresql skipped (BOTSESSION_TEST_POSTGRES_URI not set; make test sets it)\n", program);
+    }
+    return uri;
+}
+
+/* One increment of the number in the single session of `update` (absent counts as 0): begin,
+ * get, set it plus one, commit. Returns the first status that was not OK (the update is then
+ * rolled back; botsession_last_error() still says why), else the commit's. */
+static inline int increment_once(botsession_engine *e, const char *update) {
+    botsession_update *u;
+    char *json = NULL, next[32];
+    int rc = botsession_begin(e, update, &u);
+    if (rc != BOTSESSION_OK) return rc;
+    if ((rc = botsession_get(u, NULL, &json)) != BOTSESSION_OK) {
+        botsession_rollback(u);
+        return rc;
+    }
+    snprintf(next, sizeof next, "%ld", json ? atol(json) + 1 : 1);
+    botsession_free(json);
+    if ((rc = botsession_set(u, NULL, next)) != BOTSESSION_OK) {
+        botsession_rollback(u);
+        return rc;
+    }
+    return botsession_commit(u);
+}
+
 /* Updates used across the tests. */
 #define GROUP_MESSAGE \
     "{\"update_id\":10,\"message\":{\"message_id\":5,\"date\":1700000000,\"text\":\"hi\"," \

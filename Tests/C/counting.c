@@ -22,25 +22,11 @@ static long times;
 static long count_up(botsession_engine *e) {
     long conflicts = 0;
     for (long i = 0; i < times; i++) {
-        while (1) {
-            botsession_update *u;
-            char *json, next[32];
-            int rc = botsession_begin(e, update, &u);
-            if (rc != BOTSESSION_OK) {
-                fprintf(stderr, "begin: %s: %s\n", botsession_status_name(rc), botsession_last_error());
-                return -1;
-            }
-            if (botsession_get(u, NULL, &json) != BOTSESSION_OK) { botsession_rollback(u); return -1; }
-            snprintf(next, sizeof next, "%ld", atol(json) + 1);
-            botsession_free(json);
-            if (botsession_set(u, NULL, next) != BOTSESSION_OK) { botsession_rollback(u); return -1; }
-            rc = botsession_commit(u);
-            if (rc == BOTSESSION_OK) break;
-            if (rc != BOTSESSION_CONFLICT) {
-                fprintf(stderr, "commit: %s: %s\n", botsession_status_name(rc), botsession_last_error());
-                return -1;
-            }
-            conflicts++;
+        int rc;
+        while ((rc = increment_once(e, update)) == BOTSESSION_CONFLICT) conflicts++;
+        if (rc != BOTSESSION_OK) {
+            fprintf(stderr, "increment: %s: %s\n", botsession_status_name(rc), botsession_last_error());
+            return -1;
         }
     }
     return conflicts;

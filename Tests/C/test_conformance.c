@@ -23,6 +23,12 @@ static char *get(botsession_update *u, const char *fragment) {
     return json;
 }
 
+/* 2 and 9: a key function that gives no key (grammY's getSessionKey returning undefined). */
+static int no_key(void *ud, const char *update, botsession_buffer *out) {
+    (void)ud; (void)update; (void)out;
+    return 0;
+}
+
 /* 1-5: strict single sessions. */
 static void test_grammy_strict(void) {
     botsession_engine *e;
@@ -53,6 +59,16 @@ static void test_grammy_strict(void) {
     /* ... and the custom-resolver messages for every other strategy. */
     e = engine_on_counting(&c, "{\"key\": \"user\"}");
     u = begin_update(e, POLL_UPDATE);
+    CHECK_RC(botsession_get(u, NULL, &json), BOTSESSION_NO_KEY);
+    CHECK_STR(botsession_last_error(), "Cannot access session data because the custom `getSessionKey` function returned undefined for this update!");
+    CHECK_RC(botsession_set(u, NULL, "1"), BOTSESSION_NO_KEY);
+    CHECK_STR(botsession_last_error(), "Cannot assign session data because the custom `getSessionKey` function returned undefined for this update!");
+    botsession_rollback(u);
+    botsession_engine_free(e);
+    /* ... and a key function of the caller's that gives no key, even for a group message. */
+    e = engine_on_counting(&c, NULL);
+    CHECK_OK(botsession_engine_set_key_fn(e, NULL, no_key, NULL));
+    u = begin_update(e, GROUP_MESSAGE);
     CHECK_RC(botsession_get(u, NULL, &json), BOTSESSION_NO_KEY);
     CHECK_STR(botsession_last_error(), "Cannot access session data because the custom `getSessionKey` function returned undefined for this update!");
     CHECK_RC(botsession_set(u, NULL, "1"), BOTSESSION_NO_KEY);
@@ -94,12 +110,26 @@ static int constant_key(void *ud, const char *update, botsession_buffer *out) {
     return botsession_buffer_set(out, "42", 2);
 }
 
-/* 7's initial function, counting its calls. */
+/* 7's and 16's initial function, counting its calls. */
 static int initial_calls;
 static int empty_object(void *ud, botsession_buffer *out) {
     (void)ud;
     initial_calls++;
     return botsession_buffer_set(out, "{}", 2);
+}
+
+/* 7's and 16's three updates, on an engine whose initial value is {}: each sees the fields so
+ * far and adds one. */
+static void add_fields_over_three_updates(botsession_engine *e) {
+    const char *steps[] = {"{\"a\":1}", "{\"a\":1,\"b\":2}", "{\"a\":1,\"b\":2,\"c\":3}"};
+    const char *before[] = {"{}", "{\"a\":1}", "{\"a\":1,\"b\":2}"};
+    for (int i = 0; i < 3; i++) {
+        botsession_update *u = begin_update(e, GROUP_MESSAGE);
+        char *json = get(u, NULL);
+        CHECK_TAKE_STR(json, before[i]);
+        CHECK_OK(botsession_set(u, NULL, steps[i]));
+        CHECK_OK(botsession_commit(u));
+    }
 }
 
 static void test_grammy_prefix_and_objects(void) {
@@ -120,15 +150,7 @@ static void test_grammy_prefix_and_objects(void) {
     e = engine_on_counting(&c, NULL);
     initial_calls = 0;
     CHECK_OK(botsession_engine_set_initial_fn(e, NULL, empty_object, NULL));
-    const char *steps[] = {"{\"a\":1}", "{\"a\":1,\"b\":2}", "{\"a\":1,\"b\":2,\"c\":3}"};
-    const char *before[] = {"{}", "{\"a\":1}", "{\"a\":1,\"b\":2}"};
-    for (int i = 0; i < 3; i++) {
-        u = begin_update(e, GROUP_MESSAGE);
-        CHECK_OK(botsession_get(u, NULL, &json));
-        CHECK_TAKE_STR(json, before[i]);
-        CHECK_OK(botsession_set(u, NULL, steps[i]));
-        CHECK_OK(botsession_commit(u));
-    }
+    add_fields_over_three_updates(e);
     u = begin_update(e, GROUP_MESSAGE);
     CHECK_OK(botsession_set(u, NULL, NULL));
     CHECK_OK(botsession_commit(u));
@@ -185,6 +207,20 @@ static void test_fragments(void) {
     CHECK_ERROR_HAS("Cannot assign session data because the custom `getSessionKey` function returned undefined");
     botsession_rollback(u);
     CHECK(c.reads + c.writes + c.deletes + c2.reads + c2.writes + c2.deletes == 0);
+    botsession_engine_free(e);
+    /* A fragment's own key function that gives no key: the custom message, for that fragment
+     * only (the other one is read). */
+    e = two_fragments("{\"fragments\": {\"chat\": {}, \"user\": {}}}");
+    CHECK_OK(botsession_engine_set_key_fn(e, "user", no_key, NULL));
+    u = begin_update(e, GROUP_MESSAGE);
+    CHECK_RC(botsession_get(u, "user", &json), BOTSESSION_NO_KEY);
+    CHECK_ERROR_HAS("Cannot access session data because the custom `getSessionKey` function returned undefined for this update!");
+    CHECK_RC(botsession_set(u, "user", "1"), BOTSESSION_NO_KEY);
+    CHECK_ERROR_HAS("Cannot assign session data because the custom `getSessionKey` function returned undefined");
+    botsession_rollback(u);
+    CHECK(c.reads == 1 && c2.reads + c2.writes + c2.deletes == 0);
+    botsession_engine_free(e);
+    e = two_fragments("{\"fragments\": {\"chat\": {}, \"user\": {\"key\": \"user\"}}}");
 
     /* 11. A fragment is set, then the handler fails: one read, no write, no delete. */
     u = begin_update(e, GROUP_MESSAGE);
@@ -251,13 +287,6 @@ static void test_fragments(void) {
 }
 
 /* 13-18: lazy sessions. */
-static int lazy_initial_calls;
-static int lazy_initial(void *ud, botsession_buffer *out) {
-    (void)ud;
-    lazy_initial_calls++;
-    return botsession_buffer_set(out, "{}", 2);
-}
-
 static void test_lazy(void) {
     botsession_engine *e;
     botsession_update *u;
@@ -310,16 +339,9 @@ static void test_lazy(void) {
     CHECK(c.reads == 2 && c.writes == 1 && c.deletes == 1);
     botsession_engine_free(e);
     e = engine_on_counting(&c, "{\"lazy\": true}");
-    lazy_initial_calls = 0;
-    CHECK_OK(botsession_engine_set_initial_fn(e, NULL, lazy_initial, NULL));
-    const char *steps[] = {"{\"a\":1}", "{\"a\":1,\"b\":2}", "{\"a\":1,\"b\":2,\"c\":3}"};
-    for (int i = 0; i < 3; i++) {
-        u = begin_update(e, GROUP_MESSAGE);
-        json = get(u, NULL);
-        botsession_free(json);
-        CHECK_OK(botsession_set(u, NULL, steps[i]));
-        CHECK_OK(botsession_commit(u));
-    }
+    initial_calls = 0;
+    CHECK_OK(botsession_engine_set_initial_fn(e, NULL, empty_object, NULL));
+    add_fields_over_three_updates(e);
     u = begin_update(e, GROUP_MESSAGE);
     CHECK_OK(botsession_set(u, NULL, NULL));
     CHECK_OK(botsession_commit(u));
@@ -328,7 +350,7 @@ static void test_lazy(void) {
     CHECK_TAKE_STR(json, "{}");
     CHECK_OK(botsession_commit(u));
     /* The delete was a blind one (set without get): no read for it. */
-    CHECK(lazy_initial_calls == 2 && c.reads == 4 && c.writes == 4 && c.deletes == 1);
+    CHECK(initial_calls == 2 && c.reads == 4 && c.writes == 4 && c.deletes == 1);
     botsession_engine_free(e);
 
     /* 17. set then get: no read, one write; get returns what was set. */
@@ -343,11 +365,11 @@ static void test_lazy(void) {
 
     /* 18. Untouched: no read, no write, initial never called. */
     e = engine_on_counting(&c, "{\"lazy\": true}");
-    lazy_initial_calls = 0;
-    CHECK_OK(botsession_engine_set_initial_fn(e, NULL, lazy_initial, NULL));
+    initial_calls = 0;
+    CHECK_OK(botsession_engine_set_initial_fn(e, NULL, empty_object, NULL));
     u = begin_update(e, GROUP_MESSAGE);
     CHECK_OK(botsession_commit(u));
-    CHECK(c.reads == 0 && c.writes == 0 && lazy_initial_calls == 0);
+    CHECK(c.reads == 0 && c.writes == 0 && initial_calls == 0);
     botsession_engine_free(e);
 }
 

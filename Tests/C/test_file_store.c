@@ -55,6 +55,22 @@ static int count_names(const char *path, const char *needle) {
     return n;
 }
 
+/* The deepest nesting of folders under `path` and the longest name in it. */
+static void measure_tree(const char *path, int depth, int *deepest, size_t *longest) {
+    DIR *d = opendir(path);
+    if (!d) return;
+    if (depth > *deepest) *deepest = depth;
+    struct dirent *entry;
+    while ((entry = readdir(d))) {
+        if (!strcmp(entry->d_name, ".") || !strcmp(entry->d_name, "..")) continue;
+        if (strlen(entry->d_name) > *longest) *longest = strlen(entry->d_name);
+        char child[4096];
+        snprintf(child, sizeof child, "%s/%s", path, entry->d_name);
+        if (entry->d_type == DT_DIR) measure_tree(child, depth + 1, deepest, longest);
+    }
+    closedir(d);
+}
+
 int main(void) {
     make_test_dir();
     snprintf(dir, sizeof dir, "%s/sessions", test_dir);
@@ -98,16 +114,23 @@ int main(void) {
         if (strcmp(entry->d_name, ".") && strcmp(entry->d_name, "..") && strcmp(entry->d_name, "sessions")) outside++;
     closedir(top);
     CHECK(outside == 0);
-    CHECK(count_names("/etc", "passwd") >= 1);  /* untouched, of course */
     CHECK(count_names(dir, "passwd") == 1);     /* only the encoded file */
 
-    /* A long key that is not plain is split into folders; each name stays under 255 bytes. */
+    /* A long key that is not plain is split into folders (1,024 bytes in segments of at most
+     * 200: six levels below its first folder); every name stays within 255 bytes. */
+    int deepest = 0;
+    size_t longest = 0;
+    measure_tree(dir, 0, &deepest, &longest);
+    CHECK(deepest < 6);
     char long_key[1025];
     memset(long_key, '~', 1024);
     long_key[1024] = 0;
     CHECK_OK(botsession_store_write(s, long_key, "\"long\""));
     CHECK_OK(botsession_store_read(s, long_key, &json));
     CHECK_TAKE_STR(json, "\"long\"");
+    measure_tree(dir, 0, &deepest, &longest);
+    CHECK(deepest >= 6);
+    CHECK(longest <= 255);
 
     /* Atomic replace leaves no temporary files. */
     for (int i = 0; i < 20; i++) CHECK_OK(botsession_store_write(s, "5", "{\"n\": 1}"));

@@ -119,22 +119,14 @@ static void test_restart_in_the_middle(void) {
         if (i == 150) control("restart");
         if (i == 250) control("stop");
         if (i == 300) control("start");
-        botsession_update *u;
-        char *json, next[32];
-        int rc = botsession_begin(e, update, &u);
-        if (rc != BOTSESSION_OK) {
+        int rc = increment_once(e, update);
+        if (rc == BOTSESSION_OK) {
+            committed++;
+        } else {
             CHECK_RC(rc, BOTSESSION_STORAGE);
             CHECK_ERROR_HAS("PostgreSQL at 127.0.0.1:");
             failed++;
-            continue;
         }
-        botsession_get(u, NULL, &json);
-        snprintf(next, sizeof next, "%ld", atol(json) + 1);
-        botsession_free(json);
-        botsession_set(u, NULL, next);
-        rc = botsession_commit(u);
-        if (rc == BOTSESSION_OK) committed++;
-        else { CHECK_RC(rc, BOTSESSION_STORAGE); failed++; }
     }
     char *json;
     CHECK_OK(botsession_store_read(s, "88", &json));
@@ -218,12 +210,8 @@ static void test_unreachable_and_secrets(void) {
 }
 
 int main(void) {
-    uri = getenv("BOTSESSION_TEST_POSTGRES_URI");
-    if (!uri) {
-        if (getenv("CI")) FAIL("BOTSESSION_TEST_POSTGRES_URI is not set: run me through scripts/with-postgres.sh");
-        printf("test_postgres: skipped (BOTSESSION_TEST_POSTGRES_URI not set; make test sets it)\n");
-        return 0;
-    }
+    uri = postgres_test_uri("test_postgres");
+    if (!uri) return 0;
     test_grammy_table();
     test_restart_in_the_middle();
     test_pool_after_restart();

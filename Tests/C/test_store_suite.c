@@ -34,7 +34,8 @@ static botsession_store *open_kind(const kind *k) {
     CHECK_OK(botsession_store_enhance(inner, k->ttl ? "{\"ttl_ms\": 1000}" : NULL, &s));
     botsession_store_close(inner);  /* the enhanced store keeps it */
     CHECK_OK(botsession_store_add_migration(s, 1, same, NULL));
-    /* An enhancer without a clock of its own uses its inner store's. */
+    /* The fake clock, on the inner store where that expires (the enhancer then uses it; that
+     * fallback is checked in test_enhancer.c), else on the enhancer. */
     if (!inner_expires) CHECK_OK(botsession_store_set_clock(s, fake_clock, NULL));
     return s;
 }
@@ -256,14 +257,7 @@ int main(void) {
 
     size_t n = sizeof kinds / sizeof *kinds;
     /* PostgreSQL, when a test server runs (make test starts one). */
-    kind postgres = {"postgresql", getenv("BOTSESSION_TEST_POSTGRES_URI"), "{\"table\": \"suite_sessions\"}", 0, 0, 0};
-    if (postgres.uri) {
-        /* runs after the others, below */
-    } else if (getenv("CI")) {
-        FAIL("BOTSESSION_TEST_POSTGRES_URI is not set: make test starts a PostgreSQL server for this suite");
-    } else {
-        printf("  postgresql: skipped (BOTSESSION_TEST_POSTGRES_URI not set; make test sets it)\n");
-    }
+    kind postgres = {"postgresql", postgres_test_uri("test_store_suite"), "{\"table\": \"suite_sessions\"}", 0, 0, 0};
     for (size_t i = 0; i < n; i++) suite(&kinds[i]);
     if (postgres.uri) suite(&postgres);
     /* Each of them enhanced, with a lifetime and a migration (its own clock). */

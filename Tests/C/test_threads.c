@@ -11,21 +11,17 @@ static const char *update =
     "{\"update_id\":1,\"message\":{\"message_id\":1,\"date\":0,\"chat\":{\"id\":99,\"type\":\"private\"}}}";
 
 static void *worker(void *arg) {
-    long failures = 0;
-    (void)arg;
+    long failures = 0, number = (long)arg;
+    char scheme[32], expected[40];
+    snprintf(scheme, sizeof scheme, "bogus%ld:", number);
+    snprintf(expected, sizeof expected, "'bogus%ld'", number);
     for (int i = 0; i < TIMES; i++) {
-        botsession_update *u;
-        char *json, next[32];
-        if (botsession_begin(engine, update, &u) != BOTSESSION_OK) { failures++; continue; }
-        if (botsession_get(u, NULL, &json) != BOTSESSION_OK) { failures++; botsession_rollback(u); continue; }
-        snprintf(next, sizeof next, "%d", atoi(json) + 1);
-        botsession_free(json);
-        if (botsession_set(u, NULL, next) != BOTSESSION_OK) failures++;
-        if (botsession_commit(u) != BOTSESSION_OK) failures++;
-        /* A failure of this thread's own: its message stays this thread's. */
+        if (increment_once(engine, update) != BOTSESSION_OK) failures++;
+        /* A failure of this thread's own, named after the thread: the message the thread reads
+         * is its own, not another thread's. */
         botsession_store *s;
-        if (botsession_store_open("bogus:", NULL, &s) != BOTSESSION_INVALID_OPTION) failures++;
-        if (!strstr(botsession_last_error(), "'bogus'")) failures++;
+        if (botsession_store_open(scheme, NULL, &s) != BOTSESSION_INVALID_OPTION) failures++;
+        if (!strstr(botsession_last_error(), expected)) failures++;
     }
     return (void *)failures;
 }
@@ -40,7 +36,7 @@ int main(void) {
         CHECK_OK(botsession_engine_new("{\"initial\": 0}", &engine));
         CHECK_OK(botsession_engine_set_store(engine, NULL, s));
         pthread_t threads[THREADS];
-        for (int t = 0; t < THREADS; t++) CHECK(pthread_create(&threads[t], NULL, worker, NULL) == 0);
+        for (long t = 0; t < THREADS; t++) CHECK(pthread_create(&threads[t], NULL, worker, (void *)t) == 0);
         for (int t = 0; t < THREADS; t++) {
             void *failures;
             CHECK(pthread_join(threads[t], &failures) == 0);
