@@ -85,11 +85,14 @@ def test_fsm_data_and_state_survive_a_restart(sqlite_uri: str) -> None:
 
 def test_concurrent_update_data_loses_nothing(sqlite_uri: str) -> None:
     async def main() -> dict:
-        storage = BotSessionStorage(Store.open(sqlite_uri))
+        # Two storages on one SQLite file, their store calls in worker threads: the merges of
+        # one key really run at once, and a plain read-modify-write would lose fields.
+        storages = [BotSessionStorage(Store.open(sqlite_uri), offload=True) for _ in range(2)]
         key = StorageKey(bot_id=1, chat_id=2, user_id=3)
-        await asyncio.gather(*(storage.update_data(key, {f"field{i}": i}) for i in range(50)))
-        data = await storage.get_data(key)
-        await storage.close()
+        await asyncio.gather(*(storages[i % 2].update_data(key, {f"field{i}": i}) for i in range(50)))
+        data = await storages[0].get_data(key)
+        for storage in storages:
+            await storage.close()
         return data
 
     assert asyncio.run(main()) == {f"field{i}": i for i in range(50)}

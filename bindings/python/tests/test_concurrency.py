@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from botsession import Engine, Store
+from botsession import BusyError, ConflictError, Engine, Store
 from conftest import message
 
 
@@ -97,3 +97,69 @@ def test_arun_with_a_coroutine_handler() -> None:
         return [await engine.arun(message(4), handler) for _ in range(3)]
 
     assert asyncio.run(main()) == ["replied"] * 3
+
+
+def test_a_key_held_too_long_is_busy() -> None:
+    engine = Engine(initial=0, lock_timeout_ms=50)
+    with engine.update(message(6)) as session:
+        session.set(1)
+        with pytest.raises(BusyError, match="lock_timeout_ms"):
+            engine.update(message(6)).begin()    # the key is held (by this very thread)
+    with engine.update(message(6)) as session:   # released at commit
+        assert session.get() == 1
+
+
+def test_a_cancelled_begin_releases_its_key() -> None:
+    engine = Engine(initial=0, lock_timeout_ms=2000)
+
+    async def main() -> int:
+        held = asyncio.Event()
+
+        async def holder() -> None:
+            async with engine.update(message(8)) as session:
+                held.set()
+                await asyncio.sleep(0.2)
+                session.set(1)
+
+        async def waiter() -> None:
+            async with engine.update(message(8)) as session:  # pragma: no cover - cancelled
+                session.set(-1)
+
+        holding = asyncio.create_task(holder())
+        await held.wait()
+        try:
+            await asyncio.wait_for(waiter(), 0.05)    # cancelled while begin waits for the key
+        except asyncio.TimeoutError as error:
+            kept = error  # keeps the cancelled frames (and their update) alive
+        await holding
+        # The cancelled begin got the key once the holder committed, and gave it back at once:
+        # this update does not wait for lock_timeout_ms, nor fail with BusyError.
+        async with engine.update(message(8)) as session:
+            value = session.get()
+            session.set(value + 1)
+        assert kept is not None
+        return value
+
+    assert asyncio.run(main()) == 1
+
+
+def test_arun_reruns_the_handler_after_a_conflict(tmp_path) -> None:
+    store = Store.open(f"sqlite:{tmp_path}/arun.db")
+    engine = Engine(store, initial=0)
+    attempts = []
+
+    async def handler(session):
+        attempts.append(1)
+        value = session.get()
+        await asyncio.sleep(0)
+        if len(attempts) == 1:
+            store.write("4", 100)                 # another writer wins the first attempt
+        session.set(value + 1)
+        return value + 1
+
+    assert asyncio.run(engine.arun(message(4), handler)) == 101
+    assert len(attempts) == 2
+    assert store.read("4") == 101
+    with pytest.raises(ConflictError):
+        asyncio.run(engine.arun(message(4), lambda s: (s.set(1), store.write("4", 5)), attempts=1))
+    assert store.read("4") == 5

@@ -33,6 +33,25 @@ def test_exception_in_handler_rolls_back(counting) -> None:
     assert counting.log == [f"R {CHAT}"]
 
 
+def test_exact_text_delete_and_clear(counting) -> None:
+    store = Store.custom(counting)
+    engine = Engine(fragments={"chat": Fragment(store=store), "user": Fragment(store=store, key="user")})
+    with engine.update(message(CHAT)) as session:
+        session.set_json('{"price": 0.10, "big": 123456789012345678901234567890}', "chat")
+        session.set_json("[1]", "user")
+    with engine.update(message(CHAT)) as session:
+        # The exact text, not a re-serialised float or a rounded integer.
+        assert session.get_json("chat") == '{"price": 0.10, "big": 123456789012345678901234567890}'
+        session.delete("user")
+    assert counting.data == {str(CHAT): '{"price": 0.10, "big": 123456789012345678901234567890}'}
+    with engine.update(message(CHAT)) as session:
+        session.set(1, "user")
+    with engine.update(message(CHAT)) as session:
+        session.clear()
+        assert session.get("chat") is None and session.get("user") is None
+    assert counting.data == {}
+
+
 def test_values_are_copies() -> None:
     engine = Engine(initial={"items": []})
     with engine.update(message(1)) as session:
@@ -93,7 +112,7 @@ def test_fragments_attribute_access_and_lazy(counting) -> None:
         assert session.user == {"name": "Ann"}
         with pytest.raises(NoKeyError):
             session.chat
-    with pytest.raises(MisuseError):
+    with pytest.raises(InvalidOptionError, match="not both"):
         Engine(Store.open("memory:"), fragments={"a": Fragment()})
 
 

@@ -88,6 +88,20 @@ def test_custom_store_in_python(counting) -> None:
     assert counting.log == ['W a={"x":1}', "R a", "R a", "R a", "D a"]
 
 
+def test_custom_store_has_answers_has(counting) -> None:
+    class WithHas(type(counting)):
+        def has(self, key):
+            self.log.append(f"H {key}")
+            return key in self.data
+
+    impl = WithHas()
+    store = Store.custom(impl)
+    store.write("a", 1)
+    assert store.has("a") and "a" in store
+    assert not store.has("b")
+    assert impl.log == ["W a=1", "H a", "H a", "H b"]  # has() answered; read was not called
+
+
 def test_custom_store_exceptions_become_callback_errors() -> None:
     class Broken:
         def read(self, key):

@@ -5,7 +5,6 @@ import asyncio
 import concurrent.futures
 import inspect
 import json
-import threading
 from ctypes import byref, c_void_p
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, TypeVar, Union
@@ -13,9 +12,9 @@ from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Type
 from . import _native
 from ._native import lib
 from ._text import c_text, decode, encode, json_argument, optional_text
-from ._handle import Closable
-from .errors import ConflictError, _pending_threads, check, filling_callback, misuse, remember_callback_exception
-from .store import Store, _StoreUse
+from ._handle import Closable, Handle
+from .errors import ConflictError, _pending_threads, check, filling_callback, guarded, invalid_option, misuse
+from .store import Store
 
 #: A key function: the update as a dict in, the key out (str or int), or None for "no key".
 KeyFunction = Callable[[Dict[str, Any]], Union[str, int, None]]
@@ -81,7 +80,7 @@ class Engine(Closable):
     ) -> None:
         single = Fragment(store=store, key=key, prefix=prefix, initial=initial, lazy=lazy)
         if fragments is not None and single != Fragment():
-            raise misuse("give either fragments or the single session's options (store, key, prefix, initial, lazy), not both")
+            raise invalid_option("give either fragments or the single session's options (store, key, prefix, initial, lazy), not both")
         options: Dict[str, Any] = {}
         if fragments is not None:
             options["fragments"] = {name: _fragment_options(f) for name, f in fragments.items()}
@@ -94,9 +93,11 @@ class Engine(Closable):
 
         out = c_void_p()
         check(lib.botsession_engine_new(encode(options), byref(out)))
-        self._pointer: Optional[int] = out.value
-        self._lock = threading.Lock()
+        # Closing waits for a begin in flight on another thread (Handle).
+        self._handle = Handle(out.value, lib.botsession_engine_free, "engine")
         self._fragment_names = frozenset(fragments or ())
+        # Fragment names as the C API takes them, encoded once.
+        self._c_names: Dict[str, bytes] = {name: c_text(name, "fragment name") for name in self._fragment_names}
         # Python objects the C engine may call into or keeps alive: stores, callbacks.
         self._keep: List[Any] = []
         try:
@@ -108,18 +109,25 @@ class Engine(Closable):
 
     def _configure(self, name: Optional[str], fragment: Fragment) -> None:
         c_name = optional_text(name, "fragment name")
-        if fragment.store is not None:
-            with _StoreUse(fragment.store) as store_pointer:
-                check(lib.botsession_engine_set_store(self._pointer, c_name, store_pointer))
-            self._keep.append(fragment.store)
-        if callable(fragment.key):
-            callback = _native.KEY_FN(_key_callback(fragment.key))
-            check(lib.botsession_engine_set_key_fn(self._pointer, c_name, callback, None))
-            self._keep.append(callback)
-        if fragment.initial is not _UNSET and callable(fragment.initial):
-            callback = _native.INITIAL_FN(_initial_callback(fragment.initial))
-            check(lib.botsession_engine_set_initial_fn(self._pointer, c_name, callback, None))
-            self._keep.append(callback)
+        with self._handle as engine:
+            if fragment.store is not None:
+                with fragment.store._handle as store:
+                    check(lib.botsession_engine_set_store(engine, c_name, store))
+                self._keep.append(fragment.store)
+            if callable(fragment.key):
+                callback = _native.KEY_FN(_key_callback(fragment.key))
+                check(lib.botsession_engine_set_key_fn(engine, c_name, callback, None))
+                self._keep.append(callback)
+            if fragment.initial is not _UNSET and callable(fragment.initial):
+                callback = _native.INITIAL_FN(_initial_callback(fragment.initial))
+                check(lib.botsession_engine_set_initial_fn(engine, c_name, callback, None))
+                self._keep.append(callback)
+
+    def _c_fragment(self, fragment: Optional[str]) -> Optional[bytes]:
+        """A fragment name as the C API takes it (None for the single session)."""
+        if fragment is None:
+            return None
+        return self._c_names.get(fragment) or c_text(fragment, "fragment")
 
     @property
     def fragments(self) -> frozenset:
@@ -130,7 +138,7 @@ class Engine(Closable):
         """An update to handle, as a context manager: ``with engine.update(u) as session:``
         (or ``async with``) begins it, commits when the block ends normally and rolls back when
         it raises. ``update`` is a dict (as Telegram sends it) or its JSON text."""
-        if self._pointer is None:
+        if self._handle.closed:
             raise misuse("this engine is closed")
         return Update(self, update)
 
@@ -150,8 +158,9 @@ class Engine(Closable):
 
     async def arun(self, update: Union[Mapping[str, Any], str, bytes],
                    handler: Callable[["Update"], Union[T, Awaitable[T]]], *, attempts: int = 3) -> T:
-        """``run`` for asyncio: the handler may be a coroutine function; no call blocks the
-        event loop."""
+        """``run`` for asyncio: the handler may be a coroutine function. Beginning (which may
+        wait for a key) and committing run in worker threads; the handler's ``get`` and ``set``
+        run on the event loop (a lazy session's first ``get`` reads its store there)."""
         for attempt in range(1, attempts + 1):
             try:
                 async with self.update(update) as session:
@@ -166,26 +175,21 @@ class Engine(Closable):
 
     def close(self) -> None:
         """Releases the engine; updates still open keep it alive until they end."""
-        with self._lock:
-            pointer, self._pointer = self._pointer, None
-        if pointer:
-            lib.botsession_engine_free(pointer)
-
+        handle = getattr(self, "_handle", None)  # absent when __init__ failed early
+        if handle is not None:
+            handle.close()
 
 
 def _key_callback(function: KeyFunction) -> Callable[[Optional[int], bytes, int], int]:
     def call(_user_data: Optional[int], update_json: bytes, out: int) -> int:
-        try:
+        def body() -> None:
             key = function(json.loads(update_json))
             if key is None:
-                return 0
+                return
             if isinstance(key, bool) or not isinstance(key, (str, int)):
                 raise TypeError(f"a key function must return str, int or None, not {type(key).__name__}")
             _native.buffer_set(out, str(key).encode("utf-8"))
-            return 0
-        except BaseException as error:
-            remember_callback_exception(error)
-            return 1
+        return guarded(body)
     return call
 
 
@@ -195,16 +199,10 @@ def _initial_callback(function: Callable[[], Any]) -> Callable[[Optional[int], i
 
 # Blocking calls of the asyncio API run in worker threads, never on the event loop. `begin` may
 # wait for a key another update holds, so it has a pool of its own: commits, which never wait
-# for keys, can always run and release the keys that waiting begins need.
-_pools: Dict[str, concurrent.futures.ThreadPoolExecutor] = {}
-_pools_lock = threading.Lock()
-
-
-def _pool(name: str, workers: int) -> concurrent.futures.ThreadPoolExecutor:
-    with _pools_lock:
-        if name not in _pools:
-            _pools[name] = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix=f"botsession-{name}")
-        return _pools[name]
+# for keys, can always run and release the keys that waiting begins need. (Threads start when
+# first needed.)
+_BEGIN_POOL = concurrent.futures.ThreadPoolExecutor(32, thread_name_prefix="botsession-begin")
+_COMMIT_POOL = concurrent.futures.ThreadPoolExecutor(8, thread_name_prefix="botsession-commit")
 
 
 class Update:
@@ -228,13 +226,13 @@ class Update:
 
     def __init__(self, engine: Engine, update: Union[Mapping[str, Any], str, bytes]) -> None:
         set_field = object.__setattr__
+        set_field(self, "_state", 0)  # 0 new, 1 open, 2 ended; first, for __del__
         set_field(self, "_engine", engine)
         if isinstance(update, (str, bytes)):
             set_field(self, "_update", json_argument(update, "the update"))
         else:
             set_field(self, "_update", encode(update if isinstance(update, dict) else dict(update)))
         set_field(self, "_pointer", None)
-        set_field(self, "_state", 0)  # 0 new, 1 open, 2 ended
         # One out-parameter for every call of this update (an update is used by one thread).
         out = c_void_p()
         set_field(self, "_out", out)
@@ -247,10 +245,8 @@ class Update:
         sessions."""
         if self._state:
             raise misuse("this update has already begun")
-        engine_pointer = self._engine._pointer
-        if engine_pointer is None:
-            raise misuse("this engine is closed")
-        status = lib.botsession_begin(engine_pointer, self._update, self._out_ref)
+        with self._engine._handle as engine_pointer:
+            status = lib.botsession_begin(engine_pointer, self._update, self._out_ref)
         if status or _pending_threads[0]:
             check(status)
         object.__setattr__(self, "_pointer", self._out.value)
@@ -288,15 +284,22 @@ class Update:
     async def __aenter__(self) -> "Update":
         if self._state != 0:
             return self
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(_pool("begin", 32), self.begin)
+        begun = _BEGIN_POOL.submit(self.begin)
+        try:
+            await asyncio.wrap_future(begun)
+        except asyncio.CancelledError:
+            # The task was cancelled (a timeout, say) while begin waited: no `async with` body
+            # and no __aexit__ will run, so once begin is through, roll back, or the update
+            # would hold its keys until it is collected.
+            begun.add_done_callback(lambda _: self.rollback())
+            raise
         return self
 
     async def __aexit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:
         if self._state != 1:
             return
         if exc_type is None:
-            await asyncio.get_running_loop().run_in_executor(_pool("io", 8), self.commit)
+            await asyncio.wrap_future(_COMMIT_POOL.submit(self.commit))
         else:
             self.rollback()
 
@@ -319,7 +322,7 @@ class Update:
 
     def get_json(self, fragment: Optional[str] = None) -> Optional[str]:
         """The session's JSON text, or None when there is none."""
-        name = None if fragment is None else c_text(fragment, "fragment")
+        name = self._engine._c_fragment(fragment)
         status = lib.botsession_get(self._open_pointer(), name, self._out_ref)
         if status or _pending_threads[0]:
             check(status)
@@ -332,13 +335,13 @@ class Update:
 
     def set_json(self, json_text: Optional[str], fragment: Optional[str] = None) -> None:
         text = None if json_text is None else json_argument(json_text, "the value")
-        name = None if fragment is None else c_text(fragment, "fragment")
+        name = self._engine._c_fragment(fragment)
         check(lib.botsession_set(self._open_pointer(), name, text))
 
     def set(self, value: Any, fragment: Optional[str] = None) -> None:
         """Replaces the session's value; None deletes the session at commit."""
         text = None if value is None else encode(value)
-        name = None if fragment is None else c_text(fragment, "fragment")
+        name = self._engine._c_fragment(fragment)
         status = lib.botsession_set(self._open_pointer(), name, text)
         if status or _pending_threads[0]:
             check(status)
@@ -353,7 +356,7 @@ class Update:
 
     def key(self, fragment: Optional[str] = None) -> Optional[str]:
         """The session's key (prefix included), or None when the update has none."""
-        name = None if fragment is None else c_text(fragment, "fragment")
+        name = self._engine._c_fragment(fragment)
         check(lib.botsession_key(self._open_pointer(), name, self._out_ref))
         return _native.take_string(self._out.value)
 

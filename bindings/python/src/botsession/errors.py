@@ -68,11 +68,7 @@ class BusyError(BotSessionError):
     status = 11
 
 
-_BY_STATUS: Dict[int, Type[BotSessionError]] = {
-    cls.status: cls
-    for cls in (MisuseError, InvalidJSONError, InvalidOptionError, NoKeyError, StorageError,
-                ConflictError, TooBigError, CallbackError, MigrationError, BusyError)
-}
+_BY_STATUS: Dict[int, Type[BotSessionError]] = {cls.status: cls for cls in BotSessionError.__subclasses__()}
 
 # The exception a Python callback raised during the C call now running on this thread, and how
 # many threads have one waiting (so that `check` skips the thread-local when none has).
@@ -117,19 +113,32 @@ def check(status: int) -> None:
 
 
 def misuse(message: str) -> MisuseError:
-    return MisuseError(2, message)
+    return MisuseError(MisuseError.status, message)
 
 
-def filling_callback(produce: "Callable[[], Any]", out: int) -> int:
-    """The body of a C callback that hands a value back through its buffer: the Python value
-    ``produce()`` returns as JSON (None leaves the buffer unset, "absent"); an exception becomes
-    the callback's failure."""
-    from ._text import encode
+def invalid_option(message: str) -> InvalidOptionError:
+    return InvalidOptionError(InvalidOptionError.status, message)
+
+
+def guarded(body: Callable[[], Any]) -> int:
+    """What a C callback returns: 0 once ``body()`` ran, or 1 when it raised, with the exception
+    kept for the C call's caller (see ``check``)."""
     try:
-        value = produce()
-        if value is not None:
-            _native.buffer_set(out, encode(value))
+        body()
         return 0
     except BaseException as error:
         remember_callback_exception(error)
         return 1
+
+
+def filling_callback(produce: Callable[[], Any], out: int) -> int:
+    """A C callback that hands a value back through its buffer: the Python value ``produce()``
+    returns, as JSON (None leaves the buffer unset: "absent")."""
+    from ._text import encode
+
+    def fill() -> None:
+        value = produce()
+        if value is not None:
+            _native.buffer_set(out, encode(value))
+
+    return guarded(fill)

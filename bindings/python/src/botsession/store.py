@@ -10,7 +10,7 @@ from . import _native
 from ._handle import Closable, Handle
 from ._native import lib
 from ._text import c_text, decode, encode, json_argument, optional_text
-from .errors import check, filling_callback, misuse, remember_callback_exception
+from .errors import check, filling_callback, guarded
 
 
 class CustomStoreProtocol(Protocol):
@@ -152,22 +152,6 @@ class Store(Closable):
     def closed(self) -> bool:
         return self._handle.closed
 
-    def _retain(self) -> "_StoreUse":
-        return _StoreUse(self)
-
-
-class _StoreUse:
-    """Holds a store's handle for the duration of a call that hands it to the library."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-
-    def __enter__(self) -> int:
-        return self._store._handle.acquire()
-
-    def __exit__(self, *exc: object) -> None:
-        self._store._handle.release()
-
 
 class EnhancedStore(Store):
     """A store wrapped in grammY's enhancer: values stored as ``{"v", "__d", "e"}``."""
@@ -217,47 +201,31 @@ def _make_custom_store(cls: type, impl: Any) -> Store:
         if not callable(getattr(impl, method, None)):
             raise TypeError(f"a custom store needs a {method}() method; {type(impl).__name__} has none")
 
-    def failing(error: BaseException) -> int:
-        remember_callback_exception(error)
-        return 1
-
+    # Each method's exceptions become the C call's CallbackError (with the exception as its
+    # cause), by way of `guarded`.
     def read(_ud: Optional[int], key: bytes, out: int) -> int:
-        try:
+        def body() -> None:
             value = impl.read(_key(key))
             if value is not None:
                 _native.buffer_set(out, value.encode("utf-8") if isinstance(value, str) else bytes(value))
-            return 0
-        except BaseException as error:
-            return failing(error)
+        return guarded(body)
 
     def write(_ud: Optional[int], key: bytes, value: bytes) -> int:
-        try:
-            impl.write(_key(key), value.decode("utf-8"))
-            return 0
-        except BaseException as error:
-            return failing(error)
+        return guarded(lambda: impl.write(_key(key), value.decode("utf-8")))
 
     def remove(_ud: Optional[int], key: bytes) -> int:
-        try:
-            impl.delete(_key(key))
-            return 0
-        except BaseException as error:
-            return failing(error)
+        return guarded(lambda: impl.delete(_key(key)))
 
     def has(_ud: Optional[int], key: bytes, exists: Any) -> int:
-        try:
+        def body() -> None:
             exists[0] = 1 if impl.has(_key(key)) else 0
-            return 0
-        except BaseException as error:
-            return failing(error)
+        return guarded(body)
 
     def keys(_ud: Optional[int], prefix: bytes, out: int) -> int:
-        try:
+        def body() -> None:
             listed: Iterable[str] = impl.keys(prefix.decode("utf-8"))
             _native.buffer_set(out, encode(list(listed)))
-            return 0
-        except BaseException as error:
-            return failing(error)
+        return guarded(body)
 
     with _live_lock:
         _next_id[0] += 1
@@ -282,4 +250,5 @@ def _make_custom_store(cls: type, impl: Any) -> Store:
         with _live_lock:
             _live_custom.pop(ident, None)
     check(status)
-    return cls(out.value, keep=(impl, callbacks))
+    # `_live_custom` keeps the implementation and the callbacks until the library releases them.
+    return cls(out.value)

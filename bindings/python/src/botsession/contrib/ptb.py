@@ -10,8 +10,11 @@
 ``user_data``, ``chat_data``, ``bot_data``, ``callback_data`` and conversations are JSON in the
 store under ``<prefix>user_data:<id>``, ``<prefix>chat_data:<id>``, ``<prefix>bot_data``,
 ``<prefix>callback_data`` and ``<prefix>conversation:<name>``; so they must hold what
-``json.dumps`` takes. Every update is written at once (``flush`` has nothing left to do), and
-``refresh_*`` reloads the data from the store, so several instances of a bot can share it.
+``json.dumps`` takes. Whatever python-telegram-bot hands over (every ``update_interval`` seconds
+and at shutdown) is written at once, so ``flush`` has nothing left to do. python-telegram-bot
+keeps the newest data in memory between those writes, so ``refresh_*`` reads nothing: a store
+serves one running instance of a bot (for several, handle sessions with ``botsession.Engine``,
+whose commits are compare-and-set).
 """
 from __future__ import annotations
 
