@@ -114,6 +114,9 @@ extern "C" {
 #define BOTSESSION_CALLBACK       9  /* a user callback failed */
 #define BOTSESSION_MIGRATION     10  /* stored data cannot be migrated */
 #define BOTSESSION_BUSY          11  /* timed out waiting for a lock */
+#define BOTSESSION_PARTIAL       12  /* a commit failed while writing, after some of its stores
+                                        were written (the message names which): never run the
+                                        handler again, its change would apply twice */
 
 /* Opaque handles. */
 typedef struct botsession_store  botsession_store;   /* a place where sessions live */

@@ -6,6 +6,7 @@ static const char *expected_names[] = {
     "BOTSESSION_OK", "BOTSESSION_ERROR", "BOTSESSION_MISUSE", "BOTSESSION_INVALID_JSON",
     "BOTSESSION_INVALID_OPTION", "BOTSESSION_NO_KEY", "BOTSESSION_STORAGE", "BOTSESSION_CONFLICT",
     "BOTSESSION_TOO_BIG", "BOTSESSION_CALLBACK", "BOTSESSION_MIGRATION", "BOTSESSION_BUSY",
+    "BOTSESSION_PARTIAL",
 };
 
 static void *fresh_thread(void *arg) {
@@ -31,9 +32,10 @@ int main(void) {
     int statuses[] = {BOTSESSION_OK, BOTSESSION_ERROR, BOTSESSION_MISUSE, BOTSESSION_INVALID_JSON,
                       BOTSESSION_INVALID_OPTION, BOTSESSION_NO_KEY, BOTSESSION_STORAGE,
                       BOTSESSION_CONFLICT, BOTSESSION_TOO_BIG, BOTSESSION_CALLBACK,
-                      BOTSESSION_MIGRATION, BOTSESSION_BUSY};
-    for (int i = 0; i < 12; i++) CHECK_STR(botsession_status_name(statuses[i]), expected_names[i]);
-    CHECK_STR(botsession_status_name(12), "BOTSESSION_UNKNOWN");
+                      BOTSESSION_MIGRATION, BOTSESSION_BUSY, BOTSESSION_PARTIAL};
+    for (int i = 0; i < 13; i++) CHECK_STR(botsession_status_name(statuses[i]), expected_names[i]);
+    CHECK(BOTSESSION_PARTIAL == 12);
+    CHECK_STR(botsession_status_name(13), "BOTSESSION_UNKNOWN");
     CHECK_STR(botsession_status_name(-1), "BOTSESSION_UNKNOWN");
 
     /* No failure yet: an empty message. */

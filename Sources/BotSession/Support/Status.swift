@@ -23,6 +23,9 @@ public enum Status: Int32, Sendable, CaseIterable {
     case migration = 10
     /// Timed out waiting for a lock.
     case busy = 11
+    /// A commit failed after some of its stores were written (SPEC §5): the message names what
+    /// was and was not written. Never re-run the handler: its change would apply twice.
+    case partial = 12
 
     /// The C constant's name, such as `BOTSESSION_NO_KEY`.
     public var name: String {
@@ -39,6 +42,7 @@ public enum Status: Int32, Sendable, CaseIterable {
         case .callback: "BOTSESSION_CALLBACK"
         case .migration: "BOTSESSION_MIGRATION"
         case .busy: "BOTSESSION_BUSY"
+        case .partial: "BOTSESSION_PARTIAL"
         }
     }
 }

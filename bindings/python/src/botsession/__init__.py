@@ -21,6 +21,7 @@ from .errors import (
     MigrationError,
     MisuseError,
     NoKeyError,
+    PartialCommitError,
     StorageError,
     TooBigError,
 )
@@ -34,6 +35,6 @@ library_version: str = _lib.botsession_version().decode()
 __all__ = [
     "BotSessionError", "BusyError", "CallbackError", "ConflictError", "CustomStoreProtocol",
     "EnhancedStore", "Engine", "Fragment", "InvalidJSONError", "InvalidOptionError", "KeyFunction",
-    "MigrationError", "MisuseError", "NoKeyError", "StorageError", "Store", "TooBigError", "Update",
+    "MigrationError", "MisuseError", "NoKeyError", "PartialCommitError", "StorageError", "Store", "TooBigError", "Update",
     "library_version",
 ]

@@ -68,6 +68,13 @@ class BusyError(BotSessionError):
     status = 11
 
 
+class PartialCommitError(BotSessionError):
+    """A commit failed while writing, after some of its stores were written; the message names
+    which were and which were not. ``Engine.run``/``arun`` never re-run the handler for it: its
+    change would apply twice."""
+    status = 12
+
+
 _BY_STATUS: Dict[int, Type[BotSessionError]] = {cls.status: cls for cls in BotSessionError.__subclasses__()}
 
 # The exception a Python callback raised during the C call now running on this thread, and how
