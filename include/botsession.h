@@ -70,9 +70,26 @@
  * without being read is written blindly (no version to compare). Memory and custom stores keep
  * no versions: they rely on the key locks of the one process that uses them.
  *
+ * A commit is one unit of work: no change is ever applied twice. Store handles that share a
+ * store identity (one SQLite file and table, one PostgreSQL table, one file-store directory,
+ * enhanced or not) commit in one transaction. An update whose sessions live in several stores
+ * first prepares every store, in one global order (sorted by identity), each wait bounded by
+ * lock_timeout_ms: SQLite takes its write lock (BEGIN IMMEDIATE) and checks versions,
+ * PostgreSQL opens a transaction and checks xmin, the file store writes and flushes its
+ * temporary files and then takes its folder locks and compares. So CONFLICT and BUSY always
+ * mean that nothing was written, and the loop above may run the handler again. Only then is
+ * each store written; a failure in that last phase (an I/O error, a server gone mid-commit)
+ * after some stores were written is BOTSESSION_PARTIAL: the message names what was and was not
+ * written, and the handler must not run again (its change would apply twice), which is why
+ * the loop re-runs nothing but CONFLICT. A custom store's methods run in the write phase while
+ * the other stores' locks are held: they must not use those stores themselves.
+ *
  * fork(). Handles created before fork() must not be used in the child; create new ones there.
- * (A SQLite or PostgreSQL store that notices it runs in a child opens connections of its own
- * rather than sharing the parent's.)
+ * Every process-wide table and mutex (the key locks above all) is reset in the child, so a child
+ * with fresh handles never waits for a key that a thread of the parent held at the fork. (A
+ * SQLite or PostgreSQL store that notices it runs in a child opens connections of its own
+ * rather than sharing the parent's; SQLite reopens the file by its absolute path, so a child
+ * that changed directory still finds it.)
  *
  * JSON. Every JSON text is UTF-8, NUL-terminated, validated strictly (RFC 8259, as JavaScript's
  * JSON.parse accepts it) and never re-serialised: a value is stored and returned as the exact
@@ -225,9 +242,16 @@ typedef struct botsession_store_methods {
  *   "file:DIR"         one JSON file per session under DIR (created if missing), in grammY's
  *                      file adapter layout (DIR/<last two characters>/<key>.json) for keys of
  *                      letters, digits, "-", "_" and "."; other keys are encoded so that no key
- *                      can leave DIR. Each write replaces its file atomically, under an flock of
- *                      the key's folder that makes it a compare-and-set across processes. No
- *                      options.
+ *                      can leave DIR. Each write goes to a temporary file (random name, flushed)
+ *                      first, then, under an flock of the key's folder (waited for at most
+ *                      lock_timeout_ms; 10 s outside an engine), the file is compared with
+ *                      what was read and replaced by a rename: a compare-and-set across
+ *                      processes. An empty file (grammY's in-place write leaves one after a
+ *                      crash) reads as absent. Temporary files that killed writers left are
+ *                      removed by the next write to their folder once a minute old. grammY's
+ *                      file adapter takes no lock: hand a folder over between a grammY bot and
+ *                      a BotSession bot, but do not write it from both at once (share
+ *                      PostgreSQL instead). No options.
  *   "postgresql://..." (or "postgres://...", or any libpq connection string starting so) a
  *                      table in a PostgreSQL database, for bots on several machines: the table
  *                      grammY's adapter uses ("key" VARCHAR with a unique index, "value" TEXT),
@@ -260,8 +284,11 @@ int botsession_store_custom(const botsession_store_methods *methods, void *user_
  * stored in grammY's wrapper, {"v": version, "__d": data, "e": expiry_ms}, with "v" only when
  * migrations are registered and "e" only with a lifetime, so grammY bots can share the data.
  * Data without "__d" (written before the enhancer) reads as {"__d": data}. Options (a JSON
- * object, or NULL): {"ttl_ms": N}: every write stamps e = now + N; data whose e has passed reads
- * as absent and is deleted; data without e is stamped (and written back, migrated) when read.
+ * object, or NULL): {"max_value_bytes": N} (default 1 MiB): a migration's result larger than
+ * that is TOO_BIG (from botsession_store_read, botsession_begin, a lazy botsession_get) and
+ * nothing is written. {"ttl_ms": N}: every write stamps e = now + N; data whose e has passed
+ * reads as absent and is deleted; data without e (null included) is stamped (and written back,
+ * migrated) when read.
  * That housekeeping is done by reads (botsession_store_read, botsession_begin, a lazy
  * botsession_get), stands even if the update rolls back, and is a compare-and-set: a read that
  * loses the race to another writer five times in a row returns CONFLICT. Without ttl_ms, reads
@@ -270,7 +297,7 @@ int botsession_store_custom(const botsession_store_methods *methods, void *user_
  * The enhanced store keeps `inner` alive; use the enhanced one from then on. On success *out is
  * a new store, released with botsession_store_close().
  * Returns OK; MISUSE (NULL inner or out); INVALID_JSON; INVALID_OPTION (unknown option, ttl_ms
- * not a positive whole number). */
+ * or max_value_bytes not a positive whole number). */
 int botsession_store_enhance(botsession_store *inner, const char *options_json,
                              botsession_store **out);
 
@@ -291,15 +318,17 @@ int botsession_store_add_migration(botsession_store *enhanced, double version,
 
 /* Reads the value stored under `key`. On success *json_out is a new NUL-terminated JSON text
  * (free it with botsession_free), or NULL when the key is absent. A stored JSON null is returned
- * as the text "null" (so is a SQL NULL in a table made by another program). Through an
+ * as the text "null"; a row whose value is SQL NULL (in a table made by another program, or
+ * grammY's PostgreSQL table) is absent, as in every store (NULL here, has 0, not iterated). Through an
  * enhancer, the value is unwrapped and migrated (the migrated value is not written back, but
  * with ttl_ms expired data is deleted and data without an expiry is stamped; see
  * botsession_store_enhance); null data reads as "null", data a migration dropped as NULL.
  * Returns OK; MISUSE (NULL argument, key not UTF-8); TOO_BIG (key above 1,024 bytes);
  * STORAGE or BUSY (the store failed); INVALID_JSON (the stored text is not JSON); CALLBACK (a
  * custom store's method or a migration failed); MIGRATION (an enhanced store's data is newer
- * than its latest migration, or its "v" is not a number); CONFLICT (an enhancer's housekeeping
- * kept losing to other writers). */
+ * than its latest migration, or its "v" is not a number while migrations are registered;
+ * without migrations "v" is ignored); TOO_BIG (a migration's result above the enhancer's
+ * max_value_bytes); CONFLICT (an enhancer's housekeeping kept losing to other writers). */
 int botsession_store_read(botsession_store *s, const char *key, char **json_out);
 
 /* Stores the JSON text `json` under `key`, replacing what was there.
@@ -444,15 +473,17 @@ int botsession_clear(botsession_update *u);
 int botsession_key(botsession_update *u, const char *fragment, char **key_out);
 
 /* Writes back what the handler left (see the table above), releases the update's keys, and
- * frees `u`, whatever the result: do not use `u` afterwards. Sessions in one SQLite, PostgreSQL
- * or memory store (one store handle) are written in one transaction; other stores get one write
- * at a time, in fragment order. Writes the handler did not ask for (persisting an initial value,
- * writing back a migrated value, refreshing a lifetime) are skipped, not a CONFLICT, when another
- * writer changed the session first. The first failure stops the rest: nothing is written for the fragments it concerns, and
- * the message names the fragments written before it. Returns OK; MISUSE (NULL u); CONFLICT
- * (another writer committed a session of this update since it was read: nothing was written
- * for it; run the handler again, see "Processes and machines" above); STORAGE, BUSY, CALLBACK,
- * TOO_BIG (a write failed). */
+ * frees `u`, whatever the result: do not use `u` afterwards. The sessions of one store identity
+ * are written in one transaction (all or none); an update that spans several stores prepares
+ * them all before writing any (see "Processes and machines" above). Writes the handler did not
+ * ask for (persisting an initial value, writing back a migrated value, refreshing a lifetime)
+ * are skipped, not a CONFLICT, when another writer changed the session first. Returns OK;
+ * MISUSE (NULL u); CONFLICT (another writer committed a session of this update since it was
+ * read: nothing was written; run the handler again); BUSY (a store stayed locked longer than
+ * lock_timeout_ms, or SQLite's busy_timeout_ms: nothing was written); STORAGE, CALLBACK, TOO_BIG
+ * (a write failed; nothing was written); PARTIAL (a write failed after other stores of this
+ * update were written, or a custom store wrote some of its sessions: the message names which;
+ * never run the handler again). */
 int botsession_commit(botsession_update *u);
 
 /* Ends the update without writing anything, releases its keys, and frees `u`. NULL is a no-op. */

@@ -59,7 +59,7 @@ final class CountingStore: SessionStore, @unchecked Sendable {
         try inner.cursor(prefix: prefix)
     }
 
-    func commit(_ changes: [StoreChange]) throws(BotSessionError) {
+    func commit(_ changes: [StoreChange], timeoutMs: Int64) throws(BotSessionError) {
         commits += 1
         for change in changes {
             switch change {

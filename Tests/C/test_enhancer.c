@@ -450,7 +450,98 @@ static void test_housekeeping(void) {
     botsession_store_close(s);
 }
 
+/* A migration whose result is a 3 MiB string. */
+static int m_huge(void *ud, const char *old, botsession_buffer *out) {
+    (void)ud; (void)old;
+    size_t n = 3 << 20;
+    char *big = malloc(n);
+    memset(big, 'x', n);
+    big[0] = big[n - 1] = '"';
+    int rc = botsession_buffer_set(out, big, n);
+    free(big);
+    return rc;
+}
+
+/* SPEC §5 and §7 at the edges. */
+static void test_edges(void) {
+    const char *update = "{\"update_id\":1,\"message\":{\"message_id\":1,\"date\":0,\"chat\":{\"id\":5,\"type\":\"private\"}}}";
+    botsession_engine *e;
+    botsession_update *u;
+    char *json;
+
+    /* An untouched strict session whose data a migration changed is not written; one the
+     * handler read is written back migrated. */
+    botsession_store *s = enhanced(NULL);
+    CHECK_OK(botsession_store_add_migration(s, 1, m_plus10, NULL));
+    counting_put(&c, "5", "1");
+    CHECK_OK(botsession_engine_new(NULL, &e));
+    CHECK_OK(botsession_engine_set_store(e, NULL, s));
+    CHECK_OK(botsession_begin(e, update, &u));
+    CHECK_OK(botsession_commit(u));
+    CHECK(c.writes == 0);
+    CHECK_STR(counting_get(&c, "5"), "1");
+    CHECK_OK(botsession_begin(e, update, &u));
+    CHECK_OK(botsession_get(u, NULL, &json));
+    CHECK_TAKE_STR(json, "11");
+    CHECK_OK(botsession_commit(u));
+    CHECK(c.writes == 1);
+    CHECK_STR(counting_get(&c, "5"), "{\"v\":1,\"__d\":11}");
+    botsession_engine_free(e);
+    botsession_store_close(s);
+
+    /* A migration's result is held to the enhancer's max_value_bytes (1 MiB by default): TOO_BIG
+     * from store_read and from begin, and nothing is written, with a lifetime too. */
+    s = enhanced("{\"ttl_ms\": 60000}");
+    CHECK_OK(botsession_store_add_migration(s, 1, m_huge, NULL));
+    counting_put(&c, "5", "1");
+    CHECK_RC(botsession_store_read(s, "5", &json), BOTSESSION_TOO_BIG);
+    CHECK_ERROR_HAS("max_value_bytes");
+    CHECK_OK(botsession_engine_new(NULL, &e));
+    CHECK_OK(botsession_engine_set_store(e, NULL, s));
+    u = NULL;
+    CHECK_RC(botsession_begin(e, update, &u), BOTSESSION_TOO_BIG);
+    CHECK(u == NULL);
+    CHECK(c.writes == 0);
+    CHECK_STR(counting_get(&c, "5"), "1");
+    botsession_engine_free(e);
+    botsession_store_close(s);
+    s = enhanced("{\"max_value_bytes\": 8}");
+    CHECK_OK(botsession_store_add_migration(s, 1, m_plus10, NULL));
+    counting_put(&c, "5", "123456789");
+    CHECK_RC(botsession_store_read(s, "5", &json), BOTSESSION_TOO_BIG);
+    counting_put(&c, "5", "1234567");
+    read_is(s, "5", "1234577");
+    botsession_store_close(s);
+    botsession_store *inner = counting_open(&c);
+    CHECK_RC(botsession_store_enhance(inner, "{\"max_value_bytes\": 0}", &s), BOTSESSION_INVALID_OPTION);
+    CHECK_RC(botsession_store_enhance(inner, "{\"max_value_bytes\": \"1\"}", &s), BOTSESSION_INVALID_OPTION);
+    botsession_store_close(inner);
+
+    /* With no migrations, `v` is ignored, even one that is not a number; with migrations such
+     * data cannot be migrated (MIGRATION) and stays as it is. */
+    s = enhanced(NULL);
+    counting_put(&c, "5", "{\"v\":\"abc\",\"__d\":7}");
+    read_is(s, "5", "7");
+    botsession_store_close(s);
+    s = enhanced(NULL);
+    CHECK_OK(botsession_store_add_migration(s, 1, m_plus10, NULL));
+    counting_put(&c, "5", "{\"v\":\"abc\",\"__d\":7}");
+    CHECK_RC(botsession_store_read(s, "5", &json), BOTSESSION_MIGRATION);
+    CHECK_STR(counting_get(&c, "5"), "{\"v\":\"abc\",\"__d\":7}");
+    botsession_store_close(s);
+
+    /* With expiry, legacy null data is stamped, as grammY stamps it (and reads as null). */
+    s = enhanced("{\"ttl_ms\": 1000}");
+    counting_put(&c, "5", "null");
+    read_is(s, "5", "null");
+    char stamped[64];
+    snprintf(stamped, sizeof stamped, "{\"__d\":null,\"e\":%lld}", (long long)fake_now + 1000);
+    CHECK_STR(counting_get(&c, "5"), stamped);
+    botsession_store_close(s);
+}
+
 int main(void) {
+    test_edges();
     test_grammy_enhancer();
     test_dropped_and_null_data();
     test_housekeeping();

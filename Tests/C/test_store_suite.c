@@ -2,6 +2,8 @@
  * delete, has, iteration with and without prefix, absent keys, hostile, unicode and long keys,
  * unicode values, 1 MiB values, bad input, and expiry where configured (SPEC §6). */
 #include "check.h"
+#include <libpq-fe.h>
+#include <sqlite3.h>
 
 static int64_t fake_now = 1700000000000;
 static int64_t fake_clock(void *user_data) {
@@ -237,6 +239,106 @@ static void suite(const kind *k) {
     botsession_store_close(s);
 }
 
+/* A row whose value is SQL NULL (a table of another program's, or grammY's PostgreSQL table,
+ * allows one) is absent, on every store that can hold one: read gives none, has 0, iteration
+ * skips it, and an update starts from its initial value and replaces it. Plain and enhanced.
+ * `insert_null` puts the row `key` with a NULL value; `raw` reads the row's value as SQL sees
+ * it. */
+static void null_rows(const char *name, botsession_store *s, void (*insert_null)(const char *key),
+                      char *(*raw)(const char *key)) {
+    for (int enhanced = 0; enhanced <= 1; enhanced++) {
+        botsession_store *t = s;
+        if (enhanced) CHECK_OK(botsession_store_enhance(s, NULL, &t));
+        const char *key = enhanced ? "-2" : "-1";
+        insert_null(key);
+        char *json = (char *)1, *found;
+        int exists = -1;
+        CHECK_OK(botsession_store_read(t, key, &json));
+        CHECK(json == NULL);
+        CHECK_OK(botsession_store_has(t, key, &exists));
+        CHECK(exists == 0);
+        botsession_iter *it;
+        CHECK_OK(botsession_store_iter(t, "", &it));
+        while (botsession_iter_next(it, &found, &json) == BOTSESSION_OK && found) {
+            if (strcmp(found, key) == 0) FAIL("%s: iteration lists the NULL row", name);
+            botsession_free(found);
+            botsession_free(json);
+        }
+        botsession_iter_free(it);
+        botsession_engine *e;
+        CHECK_OK(botsession_engine_new("{\"initial\": {\"n\": 0}}", &e));
+        CHECK_OK(botsession_engine_set_store(e, NULL, t));
+        char update[128];
+        snprintf(update, sizeof update, "{\"message\":{\"chat\":{\"id\":%s}}}", key);
+        botsession_update *u;
+        CHECK_OK(botsession_begin(e, update, &u));
+        CHECK_OK(botsession_get(u, NULL, &json));
+        CHECK_TAKE_STR(json, "{\"n\": 0}");
+        CHECK_OK(botsession_commit(u));
+        CHECK_OK(botsession_store_read(t, key, &json));
+        CHECK_TAKE_STR(json, "{\"n\": 0}");
+        char *value = raw(key);
+        CHECK(value != NULL);
+        free(value);
+        botsession_engine_free(e);
+        if (enhanced) botsession_store_close(t);
+    }
+    printf("  %s: a NULL value is absent\n", name);
+}
+
+static sqlite3 *nullable_db;
+static void sqlite_insert_null(const char *key) {
+    char sql[200];
+    snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO nullable (key, value) VALUES ('%s', NULL)", key);
+    CHECK(sqlite3_exec(nullable_db, sql, NULL, NULL, NULL) == SQLITE_OK);
+}
+static char *sqlite_raw(const char *key) {
+    sqlite3_stmt *st;
+    CHECK(sqlite3_prepare_v2(nullable_db, "SELECT value FROM nullable WHERE key = ?1", -1, &st, NULL) == SQLITE_OK);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+    char *out = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) out = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return out;
+}
+
+static PGconn *postgres_conn;
+static void postgres_insert_null(const char *key) {
+    const char *values[] = {key};
+    PGresult *r = PQexecParams(postgres_conn, "INSERT INTO suite_sessions (key, value) VALUES ($1, NULL) "
+                               "ON CONFLICT (key) DO UPDATE SET value = NULL", 1, NULL, values, NULL, NULL, 0);
+    CHECK(PQresultStatus(r) == PGRES_COMMAND_OK);
+    PQclear(r);
+}
+static char *postgres_raw(const char *key) {
+    const char *values[] = {key};
+    PGresult *r = PQexecParams(postgres_conn, "SELECT value FROM suite_sessions WHERE key = $1", 1, NULL, values, NULL, NULL, 0);
+    char *out = NULL;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) out = strdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return out;
+}
+
+static void sql_null_rows(const char *postgres_uri) {
+    char path[300], uri[320];
+    snprintf(path, sizeof path, "%s/nullable.db", test_dir);
+    snprintf(uri, sizeof uri, "sqlite:%s", path);
+    CHECK(sqlite3_open(path, &nullable_db) == SQLITE_OK);
+    CHECK(sqlite3_exec(nullable_db, "CREATE TABLE nullable (key TEXT PRIMARY KEY, value TEXT)", NULL, NULL, NULL) == SQLITE_OK);
+    botsession_store *s;
+    CHECK_OK(botsession_store_open(uri, "{\"table\": \"nullable\"}", &s));
+    null_rows("sqlite:FILE", s, sqlite_insert_null, sqlite_raw);
+    botsession_store_close(s);
+    sqlite3_close(nullable_db);
+    if (!postgres_uri) return;
+    CHECK_OK(botsession_store_open(postgres_uri, "{\"table\": \"suite_sessions\"}", &s));
+    postgres_conn = PQconnectdb(postgres_uri);
+    CHECK(PQstatus(postgres_conn) == CONNECTION_OK);
+    null_rows("postgresql", s, postgres_insert_null, postgres_raw);
+    PQfinish(postgres_conn);
+    botsession_store_close(s);
+}
+
 int main(void) {
     make_test_dir();
     kind kinds[] = {
@@ -270,6 +372,7 @@ int main(void) {
         if (i == n) enhanced.options = "{\"table\": \"suite_enhanced\"}";
         suite(&enhanced);
     }
+    sql_null_rows(postgres.uri);
     counting_reset(&custom);
     report_passed("test_store_suite");
     return 0;

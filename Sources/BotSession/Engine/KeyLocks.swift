@@ -46,8 +46,12 @@ final class KeyLocks: @unchecked Sendable {
             if let condition { pthread_cond_signal(condition) }
         }
 
+        /// Set in a forked child: the condition may count waiters of the parent's threads, and
+        /// destroying it could wait for them for ever, so it is left as it is.
+        var abandoned = false
+
         deinit {
-            if let condition {
+            if let condition, !abandoned {
                 pthread_cond_destroy(condition)
                 condition.deallocate()
             }
@@ -62,6 +66,24 @@ final class KeyLocks: @unchecked Sendable {
         mutex = .allocate(capacity: 1)
         mutex.initialize(to: pthread_mutex_t())
         pthread_mutex_init(mutex, nil)
+        // fork(): the table is held across the fork, then released in the parent; the child
+        // starts with no key held, since the parent's threads that held keys are not there
+        // (SPEC §8). A child with fresh handles never waits for a parent's key.
+        pthread_atfork({
+            pthread_mutex_lock(KeyLocks.shared.mutex)
+        }, {
+            pthread_mutex_unlock(KeyLocks.shared.mutex)
+        }, {
+            KeyLocks.shared.resetInChild()
+        })
+        ForkGeneration.protectProcessWideMutexes()
+    }
+
+    /// In a forked child: every key free, the mutex new.
+    private func resetInChild() {
+        pthread_mutex_init(mutex, nil)
+        for entry in entries.values { entry.abandoned = true }
+        entries.removeAll()
     }
 
     /// Takes every lock in `names` (sorted, no duplicates), waiting at most `timeoutMs` in all.

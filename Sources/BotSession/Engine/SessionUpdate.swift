@@ -201,41 +201,88 @@ public final class SessionUpdate {
         if slot.initialApplied {
             return slot.storedHidden ? nil : .write(key, value, expecting: expected, required: false)
         }
-        if let stored = slot.stored, stored.needsWriteBack || refresh {
+        // A value a migration changed is written back only when the handler read it; an
+        // untouched session is never written (SPEC §5).
+        if let stored = slot.stored, slot.touched && (stored.needsWriteBack || refresh) {
             return .write(key, value, expecting: expected, required: false)
         }
         return nil
     }
 
-    /// Writes back what the handler left, then releases the update. Fragments that share a
-    /// transactional store (SQLite, memory) are written in one commit of that store; other
-    /// changes one at a time. The first failure stops the rest, writes nothing for the fragments
-    /// it concerns, and the message names the fragments already written.
+    /// One store's share of a commit: the changes of the fragments it holds, lowered to the
+    /// store that finally holds the data (SessionStore.lower).
+    private struct Batch {
+        let store: any SessionStore
+        var changes: [StoreChange]
+        var labels: [String]
+
+        var described: String { "\(labels.joined(separator: ", ")) (\(store.identity))" }
+    }
+
+    /// The changes of SPEC §5's table, one batch per store identity (handles on one database
+    /// share a batch, so one transaction), sorted by identity: every update prepares its stores
+    /// in this one global order, so two commits on the same stores cannot deadlock.
+    private func plannedBatches() -> [Batch] {
+        var batches: [Batch] = []
+        for slot in slots {
+            guard let change = SessionUpdate.plannedChange(slot) else { continue }
+            let (base, lowered) = slot.store.lower([change])
+            if let b = batches.firstIndex(where: { $0.store.identity == base.identity }) {
+                batches[b].changes += lowered
+                batches[b].labels.append(slot.fragment.label)
+            } else {
+                batches.append(Batch(store: base, changes: lowered, labels: [slot.fragment.label]))
+            }
+        }
+        if batches.count > 1 {
+            batches.sort { $0.store.identity.utf8.lexicographicallyPrecedes($1.store.identity.utf8) }
+        }
+        return batches
+    }
+
+    /// Writes back what the handler left, then releases the update.
+    ///
+    /// One store: its own commit, all or nothing (a transaction), so a failure writes nothing.
+    /// Several stores: every store is prepared first (locked, compare-and-set checks done), so
+    /// a CONFLICT or BUSY is found while nothing is written and the handler may run again; only
+    /// then is each written. A failure while writing, after some stores were written, is
+    /// PARTIAL, naming what was and was not written: running the handler again would apply
+    /// its change twice.
     public func commit() throws(BotSessionError) {
         try checkOpen()
         defer { finish() }
-        // Batches in fragment order: one per transactional store, one per change otherwise.
-        var batches: [(store: any SessionStore, changes: [StoreChange], labels: [String])] = []
-        for slot in slots {
-            guard let change = SessionUpdate.plannedChange(slot) else { continue }
-            if slot.store.isTransactional, let b = batches.firstIndex(where: { $0.store === slot.store }) {
-                batches[b].changes.append(change)
-                batches[b].labels.append(slot.fragment.label)
-            } else {
-                batches.append((slot.store, [change], [slot.fragment.label]))
-            }
-        }
-        var written: [String] = []
-        for batch in batches {
+        let batches = plannedBatches()
+        if batches.count == 1 {
             do {
-                try batch.store.commit(batch.changes)
+                try batches[0].store.commit(batches[0].changes, timeoutMs: engine.lockTimeoutMs)
             } catch {
                 guard engine.hasFragments else { throw error }
-                var message = "commit failed for \(batch.labels.joined(separator: ", ")), which wrote nothing: \(error.message)"
-                message += written.isEmpty ? " (no fragment was written)" : " (already written: \(written.joined(separator: ", ")))"
-                throw BotSessionError(error.status, message)
+                let written = error.status == .partial ? "" : ", which wrote nothing"
+                throw BotSessionError(error.status, "commit failed for \(batches[0].described)\(written): \(error.message)")
             }
-            written += batch.labels
+            return
+        }
+        var prepared: [any PreparedCommit] = []
+        for batch in batches {
+            do {
+                prepared.append(try batch.store.prepare(batch.changes, timeoutMs: engine.lockTimeoutMs))
+            } catch {
+                for p in prepared { p.abort() }
+                throw BotSessionError(error.status, "commit failed for \(batch.described) before anything was written, so nothing was: \(error.message)")
+            }
+        }
+        for i in prepared.indices {
+            do {
+                try prepared[i].write()
+            } catch {
+                for p in prepared[(i + 1)...] { p.abort() }
+                let missed = batches[i...].map(\.described).joined(separator: ", ")
+                if i == 0 && error.status != .partial {
+                    throw BotSessionError(error.status, "commit failed while writing \(batches[0].described); nothing was written: \(error.message)")
+                }
+                let written = batches[..<i].map(\.described).joined(separator: ", ")
+                throw BotSessionError(.partial, "commit failed while writing: \(written.isEmpty ? "" : "written: \(written); ")not (fully) written: \(missed). \(error.message). Do not run the handler again (its change would apply twice): repair the session, or let the next update go on from what is stored")
+            }
         }
     }
 

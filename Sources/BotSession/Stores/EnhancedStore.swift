@@ -23,14 +23,20 @@ public final class EnhancedStore: SessionStore, @unchecked Sendable {
     private struct Wrapper {
         /// The data's exact text.
         var data: [UInt8]
-        /// `v`, when present.
+        /// `v`, when present and a number.
         var version: Double?
+        /// `v`'s text when it is present but not a number: refused only where migrations must
+        /// read it (with no migrations, `v` is ignored, as in grammY).
+        var invalidVersion: [UInt8]?
         /// `e`, when present and a number.
         var expiresAt: Int64?
     }
 
     public let inner: any SessionStore
     public let ttlMs: Int64?
+    /// The largest value a migration may produce (TOO_BIG above), as the engine's limit for
+    /// the handler's values.
+    public let maxValueBytes: Int
     public let clock = ReplaceableClock()
     /// The same data as the inner store, so the same key locks and clash checks.
     public var identity: String { inner.identity }
@@ -44,17 +50,19 @@ public final class EnhancedStore: SessionStore, @unchecked Sendable {
     private var used = false
 
     /// Wraps `inner`; `ttlMs`, when given, must be positive.
-    public init(_ inner: any SessionStore, ttlMs: Int64? = nil) {
+    public init(_ inner: any SessionStore, ttlMs: Int64? = nil, maxValueBytes: Int = 1 << 20) {
         self.inner = inner
         self.ttlMs = ttlMs
+        self.maxValueBytes = maxValueBytes
     }
 
-    /// An enhancer from its JSON options (`{"ttl_ms": N}`).
+    /// An enhancer from its JSON options (`{"ttl_ms": N, "max_value_bytes": N}`).
     public convenience init(_ inner: any SessionStore, optionsJSON: [UInt8]?) throws(BotSessionError) {
         var options = try OptionObject(json: optionsJSON, what: "enhancer options")
         let ttl = try options.integer("ttl_ms", in: 1...Int64(Int32.max) * 1000)
-        try options.finish(known: ["ttl_ms"])
-        self.init(inner, ttlMs: ttl)
+        let max = try options.integer("max_value_bytes", in: 1...(1 << 30))
+        try options.finish(known: ["ttl_ms", "max_value_bytes"])
+        self.init(inner, ttlMs: ttl, maxValueBytes: max.map { Int($0) } ?? 1 << 20)
     }
 
     /// Registers the migration to `version`. Versions are real numbers and run in numeric
@@ -118,7 +126,8 @@ public final class EnhancedStore: SessionStore, @unchecked Sendable {
                 // handler's commit can still replace it.
                 return StoredValue(text: .null, version: raw.version, hidden: true)
             }
-            guard ttlMs != nil && wrapper.expiresAt == nil && !value.isNull else {
+            // Legacy null data is stamped too, as grammY stamps it.
+            guard ttlMs != nil && wrapper.expiresAt == nil else {
                 return StoredValue(text: value, version: raw.version, needsWriteBack: migrated)
             }
             // Data without an expiry (legacy, or written before the lifetime was set) is stamped
@@ -156,10 +165,21 @@ public final class EnhancedStore: SessionStore, @unchecked Sendable {
         try inner.delete(key)
     }
 
-    public func commit(_ changes: [StoreChange]) throws(BotSessionError) {
+    public func commit(_ changes: [StoreChange], timeoutMs: Int64) throws(BotSessionError) {
+        let (base, lowered) = lower(changes)
+        try base.commit(lowered, timeoutMs: timeoutMs)
+    }
+
+    public func prepare(_ changes: [StoreChange], timeoutMs: Int64) throws(BotSessionError) -> any PreparedCommit {
+        let (base, lowered) = lower(changes)
+        return try base.prepare(lowered, timeoutMs: timeoutMs)
+    }
+
+    /// The changes with their values in grammY's wrapper, lowered through the inner store.
+    public func lower(_ changes: [StoreChange]) -> (base: any SessionStore, changes: [StoreChange]) {
         let latest = frozenMigrations().last?.version
         let now = ttlMs == nil ? 0 : self.now()
-        try inner.commit(changes.map { change in
+        return inner.lower(changes.map { change in
             switch change {
             case .write(let key, let value, let expected, let required):
                 .write(key, wrap(value, now: now, latest: latest), expecting: expected, required: required)
@@ -190,6 +210,9 @@ public final class EnhancedStore: SessionStore, @unchecked Sendable {
         if value.isNull { return (value, false) }
         // With no migrations registered, `v` is ignored, as in grammY.
         guard let latest = migrations.last?.version else { return (value, false) }
+        if let text = wrapper.invalidVersion {
+            throw BotSessionError(.migration, "the value under key \(key) has a version that is not a number (\(String(decoding: text.prefix(40), as: UTF8.self))); it cannot be migrated and was left as it is")
+        }
         if let version = wrapper.version, version > latest {
             throw BotSessionError(.migration, "the value under key \(key) is at version \(JSNumber.format(version)), newer than the latest migration (\(JSNumber.format(latest))); it was left as it is: run a version of the bot that knows it")
         }
@@ -203,6 +226,9 @@ public final class EnhancedStore: SessionStore, @unchecked Sendable {
                 throw error.prefixed(label)
             }
             guard let output else { return nil }
+            if output.count > maxValueBytes {
+                throw BotSessionError(.tooBig, "the result of \(label) is \(output.count) bytes, more than the enhancer's max_value_bytes (\(maxValueBytes)); nothing was written: make the migration produce less, or raise max_value_bytes in botsession_store_enhance's options")
+            }
             value = try JSONText(validating: output, what: "the result of \(label)")
             if value.isNull { return nil }
             migrated = true
@@ -228,10 +254,11 @@ public final class EnhancedStore: SessionStore, @unchecked Sendable {
                 guard let data = doc.member(doc.root, "__d") else { return Wrapper(data: text.bytes) }
                 var wrapper = Wrapper(data: doc.raw(data))
                 if let v = doc.present(doc.root, "v") {
-                    guard let version = doc.number(v) else {
-                        throw BotSessionError(.migration, "the value under key \(key) has a version that is not a number (\(String(decoding: doc.raw(v).prefix(40), as: UTF8.self))); it cannot be migrated")
+                    if let version = doc.number(v) {
+                        wrapper.version = version
+                    } else {
+                        wrapper.invalidVersion = doc.raw(v)
                     }
-                    wrapper.version = version
                 }
                 if let e = doc.present(doc.root, "e"), let expiresAt = doc.number(e), expiresAt.isFinite {
                     wrapper.expiresAt = expiresAt >= 9.2e18 ? Int64.max : expiresAt <= -9.2e18 ? Int64.min : Int64(expiresAt)

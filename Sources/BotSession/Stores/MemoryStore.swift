@@ -64,7 +64,7 @@ public final class MemoryStore: SessionStore, @unchecked Sendable {
         }
     }
 
-    public func commit(_ changes: [StoreChange]) throws(BotSessionError) {
+    public func commit(_ changes: [StoreChange], timeoutMs: Int64) throws(BotSessionError) {
         let now = ttlMs == nil ? 0 : now()
         lock.withLock {
             for change in changes {

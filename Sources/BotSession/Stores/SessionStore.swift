@@ -30,8 +30,9 @@ public struct StoredValue: Sendable {
     /// The store's version of the value, for compare-and-set commits; nil where the store keeps
     /// none (memory and custom stores, which rely on the engine's in-process key locks).
     public var version: StoreVersion?
-    /// Whether reading changed what the store should hold (a migration ran, an expiry was
-    /// stamped): the engine writes the value back at commit even when the handler only read it.
+    /// Whether reading changed what the store should hold (a migration ran): the engine writes
+    /// the value back at commit when the handler read it, even if it did not set it; an
+    /// untouched session is never written (SPEC §5).
     public var needsWriteBack: Bool
     /// Whether data is stored but reads as absent (an enhancer's migration dropped it; `text`
     /// is then `null`). The engine shows no session, and replaces the data only when the
@@ -128,15 +129,58 @@ public protocol SessionStore: AnyObject, Sendable {
     /// A cursor over the entries whose keys start with `prefix` (all of them for `[]`).
     func cursor(prefix: [UInt8]) throws(BotSessionError) -> any StoreCursor
 
-    /// Whether `commit` applies all its changes or none (a database transaction). The engine
-    /// hands such a store all of an update's changes at once; others get one change at a time,
-    /// so a failure can say exactly which fragments were written.
+    /// Whether `commit` applies all its changes or none (a database transaction).
     var isTransactional: Bool { get }
 
-    /// Applies the changes of one update's commit; a transactional store applies them all or
-    /// none.
-    func commit(_ changes: [StoreChange]) throws(BotSessionError)
+    /// Applies the changes of one update's commit, all of them or (for a store without
+    /// transactions, on a failure while writing) as many as it could, saying so with PARTIAL.
+    /// A CONFLICT means nothing was written. Waits at most `timeoutMs` for a lock of its own
+    /// (the file store's folder locks; SQLite waits its `busy_timeout_ms`).
+    func commit(_ changes: [StoreChange], timeoutMs: Int64) throws(BotSessionError)
+
+    /// The first phase of a commit that spans several stores (SPEC §5): takes the locks that
+    /// `changes` need and checks every expectation, writing nothing yet, so that a CONFLICT (or
+    /// any other failure here) leaves the store as it was. Waits at most `timeoutMs` for a lock
+    /// (BUSY after). The result holds the locks until its `write` or `abort`.
+    func prepare(_ changes: [StoreChange], timeoutMs: Int64) throws(BotSessionError) -> any PreparedCommit
+
+    /// The store that finally holds the data, and `changes` as that store must apply them (an
+    /// enhancer wraps the values and hands them to its inner store). An update groups its
+    /// changes by the base store's identity, so handles on one database commit in one
+    /// transaction.
+    func lower(_ changes: [StoreChange]) -> (base: any SessionStore, changes: [StoreChange])
 }
+
+/// A store's part of a commit after `SessionStore.prepare`: locked and checked, not yet
+/// written. Exactly one of `write` and `abort` ends it; one dropped without either aborts.
+public protocol PreparedCommit: AnyObject {
+    /// Writes the prepared changes and releases the locks. Only an I/O failure or a lost server
+    /// can make it fail; a store that had already written some of its changes then fails with
+    /// PARTIAL.
+    func write() throws(BotSessionError)
+
+    /// Releases the locks and writes nothing.
+    func abort()
+}
+
+/// The prepared commit of a store that checks nothing and takes no lock across stores (memory,
+/// custom): `write` is the store's own commit.
+final class DeferredCommit: PreparedCommit {
+    private let store: any SessionStore
+    private let changes: [StoreChange]
+
+    init(_ store: any SessionStore, _ changes: [StoreChange]) {
+        self.store = store
+        self.changes = changes
+    }
+
+    func write() throws(BotSessionError) { try store.commit(changes) }
+    func abort() {}
+}
+
+/// How long a store operation outside an engine's commit (`botsession_store_write`, the
+/// enhancer's housekeeping) waits for a lock: the engine's default `lock_timeout_ms`.
+let defaultLockTimeoutMs: Int64 = 10_000
 
 extension SessionStore {
     public func has(_ key: SessionKey) throws(BotSessionError) -> Bool {
@@ -149,15 +193,37 @@ extension SessionStore {
         return found.text
     }
 
-    /// One change after another, expectations ignored: for stores without transactions or
-    /// versions.
+    /// A commit outside an engine's (the store API, the enhancer's housekeeping), waiting for
+    /// locks as long as an engine does by default.
     public func commit(_ changes: [StoreChange]) throws(BotSessionError) {
-        for change in changes {
-            switch change {
-            case .write(let key, let value, _, _): try write(key, value)
-            case .delete(let key, _): try delete(key)
+        try commit(changes, timeoutMs: defaultLockTimeoutMs)
+    }
+
+    /// One change after another, expectations ignored: for stores without transactions or
+    /// versions. A failure after some changes were applied is PARTIAL, naming them.
+    public func commit(_ changes: [StoreChange], timeoutMs: Int64) throws(BotSessionError) {
+        for (done, change) in changes.enumerated() {
+            do {
+                switch change {
+                case .write(let key, let value, _, _): try write(key, value)
+                case .delete(let key, _): try delete(key)
+                }
+            } catch {
+                guard done > 0 else { throw error }
+                let written = changes[..<done].map { "\($0.key)" }.joined(separator: ", ")
+                let missed = changes[done...].map { "\($0.key)" }.joined(separator: ", ")
+                throw BotSessionError(.partial, "\(identity) wrote key \(written) but not key \(missed): \(error.message)")
             }
         }
+    }
+
+    /// Nothing to lock or check: the changes are applied at `write`.
+    public func prepare(_ changes: [StoreChange], timeoutMs: Int64) throws(BotSessionError) -> any PreparedCommit {
+        DeferredCommit(self, changes)
+    }
+
+    public func lower(_ changes: [StoreChange]) -> (base: any SessionStore, changes: [StoreChange]) {
+        (self, changes)
     }
 
     /// Sets the clock that expiry reads; nil returns to the system clock.

@@ -8,7 +8,7 @@ import Musl
 /// of key locks); stores that exist only in this process (memory, `sqlite::memory:`, custom)
 /// get one each.
 enum StoreIdentity {
-    private static let lock = PThreadMutex()
+    static let lock = PThreadMutex()
     nonisolated(unsafe) private static var counter: UInt64 = 0
 
     /// `scheme` followed by `#` and a number no other store of this process has.

@@ -17,6 +17,14 @@ public let systemClock: Clock = {
     return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
 }
 
+/// Milliseconds on the monotonic clock: for deadlines and pauses, which must not jump with the
+/// wall clock.
+func monotonicMs() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+}
+
 /// A clock that a store's owner may replace at any time, read by many threads.
 public final class ReplaceableClock: @unchecked Sendable {
     public init() {}

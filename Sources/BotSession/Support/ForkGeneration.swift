@@ -12,8 +12,29 @@ enum ForkGeneration {
 
     private static let registered: Bool = {
         pthread_atfork(nil, nil) { ForkGeneration.generation &+= 1 }
+        protectProcessWideMutexes()
         return true
     }()
+
+    /// The process-wide mutexes (key locks, store identities, inherited connections): held by
+    /// the forking thread across fork(), so no other thread is inside one at that moment, then
+    /// released in the parent and made new in the child, where the threads that could have
+    /// held them do not exist.
+    private static let processWide = [StoreIdentity.lock, inherited.mutex]
+
+    private static let protected: Bool = {
+        pthread_atfork({
+            ForkGeneration.processWide.forEach { $0.lock() }
+        }, {
+            ForkGeneration.processWide.reversed().forEach { $0.unlock() }
+        }, {
+            ForkGeneration.processWide.forEach { $0.reinitializeAfterFork() }
+        })
+        return true
+    }()
+
+    /// Registers the fork handlers of the process-wide mutexes (once; cheap after that).
+    static func protectProcessWideMutexes() { _ = protected }
 
     /// This process's generation: it differs from the one read before a fork.
     static var current: UInt64 {
@@ -24,7 +45,7 @@ enum ForkGeneration {
     /// Connections a forked child inherited from its parent, kept open and unused for the
     /// child's life: closing one would end the parent's database session or disturb its locks
     /// and WAL.
-    private static let inherited = LockedValue<[AnyObject]>([])
+    static let inherited = LockedValue<[AnyObject]>([])
 
     /// When this process is not the one of `generation` (the generation a store opened its
     /// connections in), keeps `connections` alive and unused for good and returns true: the

@@ -26,6 +26,12 @@ final class PThreadMutex: @unchecked Sendable {
     func lock() { pthread_mutex_lock(mutex) }
     func unlock() { pthread_mutex_unlock(mutex) }
 
+    /// In a forked child only: makes the mutex new and unlocked, whoever held it in the parent
+    /// (a thread that does not exist in the child would otherwise hold it for ever).
+    func reinitializeAfterFork() {
+        pthread_mutex_init(mutex, nil)
+    }
+
     @inline(__always)
     func withLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         pthread_mutex_lock(mutex)
@@ -36,7 +42,7 @@ final class PThreadMutex: @unchecked Sendable {
 
 /// A value behind its own mutex.
 final class LockedValue<Value>: @unchecked Sendable {
-    private let mutex = PThreadMutex()
+    let mutex = PThreadMutex()
     private var value: Value
 
     init(_ value: Value) { self.value = value }

@@ -5,26 +5,33 @@ import Musl
 #endif
 
 /// `read(2)` and `write(2)`, under names apart from the store's own `read` and `write`.
-private func posixRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int { read(fd, buffer, count) }
-private func posixWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int { write(fd, buffer, count) }
+func posixRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int { read(fd, buffer, count) }
+func posixWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int { write(fd, buffer, count) }
 
 /// Sessions as JSON files in a directory, in grammY's file adapter layout (`FileLayout`).
 ///
 /// Each value is one file holding the value's exact JSON text. A write goes to a temporary file
 /// that is flushed to disk and renamed over the old one, then the directory is flushed, so a
 /// crash leaves either the old value or the new one, never half of one. A file that exists but
-/// cannot be read is STORAGE, never "absent".
+/// cannot be read is STORAGE, never "absent"; an empty file (what grammY's in-place write leaves
+/// after a crash) reads as absent, as grammY reads it.
 ///
-/// Compare-and-set across processes: every write and delete holds an exclusive `flock` on the
-/// lock file of the key's folder (`.botsession.lock`) while it compares what the file holds with
-/// what the session read, then replaces it; a difference is CONFLICT and writes nothing.
+/// Compare-and-set across processes: a commit holds an exclusive `flock` on the lock file of
+/// each key's folder (`.botsession.lock`) while it compares what the files hold with what the
+/// session read and renames its temporary files into place; a difference is CONFLICT and writes
+/// nothing. The temporary files are written and flushed before the locks are taken, so the
+/// window in which a writer that takes no lock (grammY's adapter) can be overwritten is only
+/// the compare and the rename (`FileCommit`).
 public final class FileStore: SessionStore, @unchecked Sendable {
     public let directory: String
     public let identity: String
     public let clock = ReplaceableClock()
 
-    private let counterLock = PThreadMutex()
-    private var temporaryCounter: UInt64 = 0
+    /// When set (tests only, `BOTSESSION_TEST_FILE_COMMIT_PAUSE`), a commit stops after writing
+    /// its temporary files and before taking its locks, while this file exists (`FileCommit`).
+    let testPauseGate: String?
+    /// When each folder was last cleared of temporary files that killed writers left.
+    let sweeps = LockedValue<[String: Int64]>([:])
 
     /// Opens the store in `directory`, creating it (and its parents) if needed.
     public init(directory: String) throws(BotSessionError) {
@@ -41,88 +48,46 @@ public final class FileStore: SessionStore, @unchecked Sendable {
         }
         self.directory = StoreIdentity.canonicalPath(directory)
         identity = "file:\(self.directory)"
+        testPauseGate = getenv("BOTSESSION_TEST_FILE_COMMIT_PAUSE").map { String(cString: $0) }
     }
 
-    private func path(_ components: [String]) -> String {
-        directory + "/" + components.joined(separator: "/")
+    /// The folder and the file of `key`.
+    func location(of key: SessionKey) -> (folder: String, file: String) {
+        let components = FileLayout.components(of: key)
+        let folder = ([directory] + components.dropLast()).joined(separator: "/")
+        return (folder, folder + "/" + components.last!)
     }
 
     public func read(_ key: SessionKey) throws(BotSessionError) -> StoredValue? {
-        let file = path(FileLayout.components(of: key))
+        let file = location(of: key).file
         guard let bytes = try FileStore.readFile(file) else { return nil }
         let text = try JSONText(validating: bytes, what: "the file '\(file)' of key \(key)")
         return StoredValue(text: text, version: .content(bytes))
     }
 
     public func has(_ key: SessionKey) throws(BotSessionError) -> Bool {
-        let file = path(FileLayout.components(of: key))
+        let file = location(of: key).file
         var info = stat()
-        if stat(file, &info) == 0 { return info.st_mode & S_IFMT == S_IFREG }
+        if stat(file, &info) == 0 { return info.st_mode & S_IFMT == S_IFREG && info.st_size > 0 }
         if errno == ENOENT || errno == ENOTDIR { return false }
         throw FileStore.failure("looking up", file)
     }
 
     public func write(_ key: SessionKey, _ value: JSONText) throws(BotSessionError) {
-        try apply(.write(key, value))
+        try commit([.write(key, value)])
     }
 
     public func delete(_ key: SessionKey) throws(BotSessionError) {
-        try apply(.delete(key))
+        try commit([.delete(key)])
     }
 
-    public func commit(_ changes: [StoreChange]) throws(BotSessionError) {
-        for change in changes { try apply(change) }
+    public func commit(_ changes: [StoreChange], timeoutMs: Int64) throws(BotSessionError) {
+        guard !changes.isEmpty else { return }
+        try prepare(changes, timeoutMs: timeoutMs).write()
     }
 
-    /// One change, under the folder's lock: its expectation checked, then the file replaced or
-    /// removed.
-    private func apply(_ change: StoreChange) throws(BotSessionError) {
-        let components = FileLayout.components(of: change.key)
-        let folder = ([directory] + components.dropLast()).joined(separator: "/")
-        let file = folder + "/" + components.last!
-        try FileStore.withFolderLock(folder) { () throws(BotSessionError) in
-            if change.expectation != .any {
-                let current = try FileStore.readFile(file)
-                let holds: Bool
-                switch change.expectation {
-                case .any: holds = true
-                case .absent: holds = current == nil
-                case .version(.content(let read)): holds = current == read
-                case .version(.counter): holds = false
-                }
-                if !holds {
-                    try change.expectationFailed(in: "the file store '\(directory)'")
-                    return
-                }
-            }
-            switch change {
-            case .write(_, let value, _, _):
-                try replaceAtomically(folder: folder, file: file, value.bytes)
-            case .delete:
-                if unlink(file) != 0 {
-                    if errno == ENOENT || errno == ENOTDIR { return }
-                    throw FileStore.failure("deleting", file)
-                }
-                try FileStore.syncDirectory(folder)
-            }
-        }
-    }
-
-    /// Runs `body` holding an exclusive lock on `folder`'s lock file: writers of the folder's
-    /// keys, in this process and in others, take turns. The folder is created when missing.
-    static func withFolderLock(_ folder: String, _ body: () throws(BotSessionError) -> Void) throws(BotSessionError) {
-        let lockFile = folder + "/.botsession.lock"
-        var fd = open(lockFile, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        if fd < 0 && errno == ENOENT {
-            try makeDirectories(folder)
-            fd = open(lockFile, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        }
-        guard fd >= 0 else { throw failure("opening the lock file", lockFile) }
-        defer { close(fd) }  // closing releases the lock
-        while flock(fd, LOCK_EX) != 0 {
-            if errno != EINTR { throw failure("locking", lockFile) }
-        }
-        try body()
+    public func prepare(_ changes: [StoreChange], timeoutMs: Int64) throws(BotSessionError) -> any PreparedCommit {
+        try FileCommit.prepare(changes, in: self, timeoutMs: timeoutMs)
     }
 
     public func cursor(prefix: [UInt8]) throws(BotSessionError) -> any StoreCursor {
@@ -143,7 +108,7 @@ public final class FileStore: SessionStore, @unchecked Sendable {
             } else if entry.name.hasSuffix(".json") {
                 // Only files where the key's own path leads: strays (and temporary files) are not keys.
                 if let key = FileLayout.key(fromName: name + entryName.dropLast(5)),
-                   path(FileLayout.components(of: key)) == folder + "/" + entry.name {
+                   location(of: key).file == folder + "/" + entry.name {
                     keys.append(key)
                 }
             }
@@ -152,39 +117,8 @@ public final class FileStore: SessionStore, @unchecked Sendable {
 
     // MARK: - File system helpers
 
-    /// Writes `bytes` to a temporary file in `folder`, flushes it, renames it to `file`, and
-    /// flushes the folder.
-    private func replaceAtomically(folder: String, file: String, _ bytes: [UInt8]) throws(BotSessionError) {
-        let n = counterLock.withLock { () -> UInt64 in
-            temporaryCounter += 1
-            return temporaryCounter
-        }
-        let temporary = "\(folder)/.botsession-\(getpid())-\(n).tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw FileStore.failure("creating", temporary) }
-        var written = 0
-        var failed: BotSessionError?
-        bytes.withUnsafeBytes { buffer in
-            while written < buffer.count {
-                let n = posixWrite(fd, buffer.baseAddress! + written, buffer.count - written)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failed = FileStore.failure("writing", temporary)
-                    return
-                }
-                written += n
-            }
-        }
-        if failed == nil && fsync(fd) != 0 { failed = FileStore.failure("flushing", temporary) }
-        if close(fd) != 0 && failed == nil { failed = FileStore.failure("closing", temporary) }
-        if failed == nil && rename(temporary, file) != 0 { failed = FileStore.failure("renaming a temporary file to", file) }
-        if let failed {
-            unlink(temporary)
-            throw failed
-        }
-        try FileStore.syncDirectory(folder)
-    }
-
+    /// The file's bytes, or nil when it does not exist or is empty (grammY's reading of an
+    /// empty file).
     static func readFile(_ file: String) throws(BotSessionError) -> [UInt8]? {
         let fd = open(file, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
@@ -206,6 +140,7 @@ public final class FileStore: SessionStore, @unchecked Sendable {
                 throw failure("reading", file)
             }
             if n == 0 {
+                if filled == 0 { return nil }
                 out.removeSubrange(filled...)
                 return out
             }

@@ -29,7 +29,10 @@ final class PostgreSQLConnection {
             case .upsert: "INSERT INTO \(table) (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
             case .delete: "DELETE FROM \(table) WHERE key = $1"
             case .has: "SELECT 1 FROM \(table) WHERE key = $1 AND value IS NOT NULL"
-            case .insertIfAbsent: "INSERT INTO \(table) (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING"
+            // A row whose value is NULL (grammY's table allows it) counts as absent, so it is
+            // replaced too.
+            case .insertIfAbsent:
+                "INSERT INTO \(table) AS existing (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value WHERE existing.value IS NULL"
             case .updateIfVersion: "UPDATE \(table) SET value = $2 WHERE key = $1 AND \(version) = $3::bigint"
             case .deleteIfVersion: "DELETE FROM \(table) WHERE key = $1 AND \(version) = $2::bigint"
             case .firstPage:
@@ -206,6 +209,8 @@ final class PostgreSQLConnection {
         switch state {
         case "57014":
             throw BotSessionError(.storage, "PostgreSQL at \(location) canceled the statement while \(doing): \(reason); raise statement_timeout_ms")
+        case "55P03":
+            throw BotSessionError(.busy, "PostgreSQL at \(location) timed out waiting for a row lock that another transaction holds while \(doing); retry, or raise lock_timeout_ms")
         case "40001", "40P01":
             throw BotSessionError(.conflict, "PostgreSQL at \(location) could not serialize the change while \(doing) (\(reason)); run the handler again")
         default:

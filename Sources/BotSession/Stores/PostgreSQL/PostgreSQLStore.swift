@@ -139,12 +139,10 @@ public final class PostgreSQLStore: SessionStore, @unchecked Sendable {
         let rows = try withConnection(idempotent: true) { (c) throws(BotSessionError) in
             try c.run(.read, [key.bytes], "reading key \(key)")
         }
-        guard let row = rows.values.first else { return nil }
-        // A NULL value (grammY's table allows it) reads as the JSON null: absent for the engine,
-        // but with the row's version, so a commit can replace it.
-        let text = try row[0].map { (value) throws(BotSessionError) in
-            try JSONText(validating: value, what: "the value stored under key \(key) in \(identity)")
-        } ?? JSONText.null
+        // A NULL value (grammY's table allows it) is absent, as in every store; a commit that
+        // expects absence replaces it (insertIfAbsent).
+        guard let row = rows.values.first, let value = row[0] else { return nil }
+        let text = try JSONText(validating: value, what: "the value stored under key \(key) in \(identity)")
         let version = row[1].flatMap { Int64(String(decoding: $0, as: UTF8.self)) }
         return StoredValue(text: text, version: version.map { .counter($0) })
     }
@@ -166,7 +164,7 @@ public final class PostgreSQLStore: SessionStore, @unchecked Sendable {
 
     /// One change in one statement; several in one transaction. A change whose expectation no
     /// longer holds fails with CONFLICT and rolls the transaction back.
-    public func commit(_ changes: [StoreChange]) throws(BotSessionError) {
+    public func commit(_ changes: [StoreChange], timeoutMs: Int64) throws(BotSessionError) {
         guard !changes.isEmpty else { return }
         try withConnection { (c) throws(BotSessionError) in
             if changes.count == 1 { return try apply(changes[0], on: c) }
@@ -178,6 +176,62 @@ public final class PostgreSQLStore: SessionStore, @unchecked Sendable {
                 if !c.broken { try? c.execute("ROLLBACK", "rolling back") }
                 throw error
             }
+        }
+    }
+
+    /// A transaction with every change applied, its `xmin` checked, row locks waited for at
+    /// most `timeoutMs` (BUSY after): nothing is visible to others until `write` commits. The
+    /// connection stays out of the pool until then.
+    public func prepare(_ changes: [StoreChange], timeoutMs: Int64) throws(BotSessionError) -> any PreparedCommit {
+        let c = try acquire()
+        do throws(BotSessionError) {
+            // lock_timeout 0 would mean "wait forever".
+            try c.execute("BEGIN; SET LOCAL lock_timeout = \(max(1, timeoutMs))", "starting a transaction")
+            do throws(BotSessionError) {
+                for change in changes { try apply(change, on: c) }
+            } catch {
+                if !c.broken { try? c.execute("ROLLBACK", "rolling back") }
+                throw error
+            }
+            return Prepared(store: self, connection: c)
+        } catch {
+            release(c)
+            throw error
+        }
+    }
+
+    /// A transaction opened by `prepare`, on a connection it holds until it ends.
+    private final class Prepared: PreparedCommit {
+        private let store: PostgreSQLStore
+        private let connection: PostgreSQLConnection
+        private var ended = false
+
+        init(store: PostgreSQLStore, connection: PostgreSQLConnection) {
+            self.store = store
+            self.connection = connection
+        }
+
+        deinit { abort() }
+
+        func write() throws(BotSessionError) {
+            guard !ended else { return }
+            ended = true
+            defer { store.release(connection) }
+            do throws(BotSessionError) {
+                try connection.execute("COMMIT", "committing a transaction")
+            } catch {
+                if !connection.broken { try? connection.execute("ROLLBACK", "rolling back") }
+                throw connection.broken
+                    ? BotSessionError(error.status, "\(error.message) (the server may or may not have applied this commit)")
+                    : error
+            }
+        }
+
+        func abort() {
+            guard !ended else { return }
+            ended = true
+            if !connection.broken { try? connection.execute("ROLLBACK", "rolling back") }
+            store.release(connection)
         }
     }
 

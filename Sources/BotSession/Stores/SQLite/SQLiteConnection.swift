@@ -17,6 +17,7 @@ final class SQLiteConnection {
     let db: OpaquePointer
     let path: String
     private let table: String
+    private let busyTimeoutMs: Int32
 
     /// The statements every operation uses, prepared once per connection.
     private struct Statements {
@@ -45,14 +46,16 @@ final class SQLiteConnection {
                         "INSERT INTO \(table) (key, value, version) VALUES (?1, ?2, random()) "
                             + "ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = version + 1"),
                     delete: try prepare("DELETE FROM \(table) WHERE key = ?1"),
-                    has: try prepare("SELECT 1 FROM \(table) WHERE key = ?1"),
+                    has: try prepare("SELECT 1 FROM \(table) WHERE key = ?1 AND value IS NOT NULL"),
                     begin: try prepare("BEGIN IMMEDIATE"),
                     commit: try prepare("COMMIT"),
                     rollback: try prepare("ROLLBACK"),
                     updateIfVersion: try prepare(
                         "UPDATE \(table) SET value = ?2, version = version + 1 WHERE key = ?1 AND version = ?3"),
+                    // A row whose value is NULL counts as absent, so it is replaced too.
                     insertIfAbsent: try prepare(
-                        "INSERT INTO \(table) (key, value, version) VALUES (?1, ?2, random()) ON CONFLICT (key) DO NOTHING"),
+                        "INSERT INTO \(table) (key, value, version) VALUES (?1, ?2, random()) "
+                            + "ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = version + 1 WHERE value IS NULL"),
                     deleteIfVersion: try prepare("DELETE FROM \(table) WHERE key = ?1 AND version = ?2"))
             } catch {
                 for statement in prepared { sqlite3_finalize(statement) }
@@ -72,6 +75,7 @@ final class SQLiteConnection {
         let table = try SQLTable.quoted(options.table)
         self.path = path
         self.table = table
+        busyTimeoutMs = Int32(clamping: options.busyTimeoutMs)
         var handle: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &handle, flags, nil)
@@ -119,10 +123,10 @@ final class SQLiteConnection {
         let rc = sqlite3_step(s)
         if rc == SQLITE_DONE { return nil }
         guard rc == SQLITE_ROW else { throw failure(rc, "reading key \(key)") }
-        // A row whose value is NULL (a table of another program's) reads as the JSON null:
-        // absent for the engine, but with its version, so a commit can replace it.
-        let text = sqlite3_column_type(s, 0) == SQLITE_NULL ? Array("null".utf8) : columnBytes(s, 0)
-        return (text, sqlite3_column_int64(s, 1))
+        // A row whose value is NULL (a table of another program's) is absent, as in every
+        // store; a commit that expects absence replaces it (insertIfAbsent).
+        if sqlite3_column_type(s, 0) == SQLITE_NULL { return nil }
+        return (columnBytes(s, 0), sqlite3_column_int64(s, 1))
     }
 
     func has(_ key: SessionKey) throws(BotSessionError) -> Bool {
@@ -164,14 +168,38 @@ final class SQLiteConnection {
         try step(statements.begin, "starting a transaction")
         do throws(BotSessionError) {
             for change in changes { try apply(change) }
-            try step(statements.commit, "committing a transaction")
+            try commitTransaction()
         } catch {
-            if sqlite3_get_autocommit(db) == 0 { _ = try? step(statements.rollback, "rolling back") }
+            rollbackTransaction()
             throw error
         }
     }
 
-    private func apply(_ change: StoreChange) throws(BotSessionError) {
+    /// `BEGIN IMMEDIATE`, waiting at most `waitingMs` for another connection's write lock.
+    func beginTransaction(waitingMs: Int64) throws(BotSessionError) {
+        sqlite3_busy_timeout(db, Int32(clamping: max(0, waitingMs)))
+        defer { sqlite3_busy_timeout(db, busyTimeoutMs) }
+        try step(statements.begin, "starting a transaction")
+    }
+
+    /// Commits the open transaction; on failure it is rolled back.
+    func commitTransaction() throws(BotSessionError) {
+        do throws(BotSessionError) {
+            try step(statements.commit, "committing a transaction")
+        } catch {
+            rollbackTransaction()
+            throw error
+        }
+    }
+
+    /// Rolls the open transaction back, if one is open.
+    func rollbackTransaction() {
+        if sqlite3_get_autocommit(db) == 0 { _ = try? step(statements.rollback, "rolling back") }
+    }
+
+    /// Applies one change inside the caller's transaction (or as its own statement), its
+    /// expectation checked: CONFLICT when it no longer holds and the change is required.
+    func apply(_ change: StoreChange) throws(BotSessionError) {
         let applied: Bool
         switch change {
         case .write(let key, let value, .absent, _):
@@ -297,11 +325,7 @@ final class SQLiteConnection {
     /// back afterwards.
     static func retryingSetup(_ db: OpaquePointer, _ path: String, timeoutMs: Int64,
                               _ setup: () throws(BotSessionError) -> Void) throws(BotSessionError) {
-        func nowMs() -> Int64 {
-            var ts = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &ts)
-            return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-        }
+        let nowMs = monotonicMs
         let deadline = nowMs() + timeoutMs
         defer { sqlite3_busy_timeout(db, Int32(clamping: timeoutMs)) }
         var pauseMs: Int64 = 1

@@ -41,6 +41,9 @@ public final class SQLiteStore: SessionStore, @unchecked Sendable {
     private var connection: SQLiteConnection
     /// The fork generation the connection was opened in (see `ForkGeneration`).
     private var openedIn: UInt64
+    /// The file's absolute path, for reopening in a forked child that may have changed its
+    /// working directory since.
+    private let canonicalPath: String
 
     /// Opens (creating if needed) the database at `path`; `":memory:"` is a private in-memory
     /// database. Fails with STORAGE when the file cannot be opened or is not a database.
@@ -54,9 +57,11 @@ public final class SQLiteStore: SessionStore, @unchecked Sendable {
         openedIn = ForkGeneration.current
         connection = try SQLiteConnection(path: path, options: options, createTable: true)
         if path == ":memory:" {
+            canonicalPath = path
             identity = StoreIdentity.unique("sqlite::memory:")
         } else {
-            identity = "sqlite:\(StoreIdentity.canonicalPath(path))#\(options.table)"
+            canonicalPath = StoreIdentity.canonicalPath(path)
+            identity = "sqlite:\(canonicalPath)#\(options.table)"
         }
     }
 
@@ -70,13 +75,18 @@ public final class SQLiteStore: SessionStore, @unchecked Sendable {
     private func withConnection<T>(_ body: (SQLiteConnection) throws(BotSessionError) -> T) throws(BotSessionError) -> T {
         lock.lock()
         defer { lock.unlock() }
-        // A connection must not cross fork(): the child gets its own, and the parent's is kept
-        // open and unused.
+        return try body(try ownConnection())
+    }
+
+    /// This process's connection; the caller holds the store's lock. A connection must not
+    /// cross fork(): the child gets its own, opened by the canonical path (the child may have
+    /// changed directory), and the parent's is kept open and unused.
+    private func ownConnection() throws(BotSessionError) -> SQLiteConnection {
         if ForkGeneration.abandonIfForked(since: openedIn, [connection]) {
-            connection = try SQLiteConnection(path: path, options: options, createTable: false)
+            connection = try SQLiteConnection(path: canonicalPath, options: options, createTable: false)
             openedIn = ForkGeneration.current
         }
-        return try body(connection)
+        return connection
     }
 
     public func read(_ key: SessionKey) throws(BotSessionError) -> StoredValue? {
@@ -97,9 +107,59 @@ public final class SQLiteStore: SessionStore, @unchecked Sendable {
         try withConnection { (c) throws(BotSessionError) in try c.delete(key) }
     }
 
-    public func commit(_ changes: [StoreChange]) throws(BotSessionError) {
+    public func commit(_ changes: [StoreChange], timeoutMs: Int64) throws(BotSessionError) {
         guard !changes.isEmpty else { return }
         try withConnection { (c) throws(BotSessionError) in try c.commit(changes) }
+    }
+
+    /// `BEGIN IMMEDIATE` (the database's write lock, waited for at most `timeoutMs` or
+    /// busy_timeout_ms, whichever is shorter) and every change applied inside the transaction,
+    /// its version checked: nothing is visible to others until `write` commits. The store's
+    /// connection stays reserved for this commit until then.
+    public func prepare(_ changes: [StoreChange], timeoutMs: Int64) throws(BotSessionError) -> any PreparedCommit {
+        lock.lock()
+        do throws(BotSessionError) {
+            let c = try ownConnection()
+            try c.beginTransaction(waitingMs: min(timeoutMs, options.busyTimeoutMs))
+            do throws(BotSessionError) {
+                for change in changes { try c.apply(change) }
+            } catch {
+                c.rollbackTransaction()
+                throw error
+            }
+            return Prepared(store: self, connection: c)
+        } catch {
+            lock.unlock()
+            throw error
+        }
+    }
+
+    /// A transaction opened by `prepare`, holding the store's lock until it ends.
+    private final class Prepared: PreparedCommit {
+        private let store: SQLiteStore
+        private let connection: SQLiteConnection
+        private var ended = false
+
+        init(store: SQLiteStore, connection: SQLiteConnection) {
+            self.store = store
+            self.connection = connection
+        }
+
+        deinit { abort() }
+
+        func write() throws(BotSessionError) {
+            guard !ended else { return }
+            ended = true
+            defer { store.lock.unlock() }
+            try connection.commitTransaction()
+        }
+
+        func abort() {
+            guard !ended else { return }
+            ended = true
+            connection.rollbackTransaction()
+            store.lock.unlock()
+        }
     }
 
     /// Entries in key byte order, a page at a time: the keys in [prefix, successor(prefix)).

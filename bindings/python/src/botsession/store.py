@@ -56,10 +56,16 @@ class Store(Closable):
         method becomes a CallbackError whose cause is that exception."""
         return _make_custom_store(cls, implementation)
 
-    def enhance(self, *, ttl_ms: Optional[int] = None) -> "EnhancedStore":
+    def enhance(self, *, ttl_ms: Optional[int] = None, max_value_bytes: Optional[int] = None) -> "EnhancedStore":
         """Wraps this store in grammY's enhancer (expiry, migrations); use the result from now on.
-        Register migrations with ``@enhanced.migration(version)`` before the first use."""
-        options = {} if ttl_ms is None else {"ttl_ms": ttl_ms}
+        Register migrations with ``@enhanced.migration(version)`` before the first use.
+        ``max_value_bytes`` (1 MiB by default) bounds what a migration may produce (TooBigError
+        above, nothing written)."""
+        options: Dict[str, int] = {}
+        if ttl_ms is not None:
+            options["ttl_ms"] = ttl_ms
+        if max_value_bytes is not None:
+            options["max_value_bytes"] = max_value_bytes
         out = c_void_p()
         with self._handle as pointer:
             check(lib.botsession_store_enhance(pointer, encode(options) if options else None, byref(out)))
