@@ -22,8 +22,10 @@ public final class Engine: @unchecked Sendable {
         /// "fragment 'x'" for messages; empty for the single session.
         var label: String { name.map { "fragment \(Bytes.describe($0))" } ?? "" }
 
+        /// `error` with this fragment's label in front, except NO_KEY, whose message is grammY's
+        /// text word for word (SPEC §4), and the single session's errors.
         func context(_ error: BotSessionError) -> BotSessionError {
-            name == nil ? error : error.prefixed(label)
+            name == nil || error.status == .noKey ? error : error.prefixed(label)
         }
     }
 
