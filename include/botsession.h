@@ -410,8 +410,9 @@ void botsession_engine_free(botsession_engine *e);
  * session that has a key (lazy ones are read at their first get). The first begin freezes the
  * engine's configuration. On success *out is a new update handle that belongs to the calling
  * thread until it is ended with botsession_commit() or botsession_rollback(), exactly once.
- * Returns OK; MISUSE (NULL argument); INVALID_JSON (the update is not JSON, or an id in it
- * cannot be a key, such as a string with a NUL); CALLBACK (a key or initial callback failed or
+ * Returns OK; MISUSE (NULL argument); INVALID_JSON (the update is not JSON, or is JSON but not
+ * an object, such as [1,2], 42, null, "text" or true: an update is a JSON object; or an id in
+ * it cannot be a key, such as a string with a NUL); CALLBACK (a key or initial callback failed or
  * gave a bad key); TOO_BIG (a key above 1,024 bytes, or an initial callback's value above
  * max_value_bytes); INVALID_OPTION (two fragments resolve to the same key in the same store);
  * BUSY (lock_timeout_ms passed while another update held a key); STORAGE, INVALID_JSON,
