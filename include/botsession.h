@@ -187,7 +187,10 @@ typedef int64_t (*botsession_clock_fn)(void *user_data);
 
 /* The methods of a custom store. `read`, `write` and `remove` are required; `has`, `keys` and
  * `release` may be NULL. Set `size` to sizeof(botsession_store_methods): the struct may grow in
- * later versions, and members beyond `size` are treated as NULL. */
+ * later versions. Members beyond `size` (a struct from an older header) are treated as NULL. A
+ * struct from a newer header than the library's is accepted when the members this library does
+ * not know are all NULL (zero bytes), and refused with MISUSE when one is set, since the library
+ * would silently ignore it. */
 typedef struct botsession_store_methods {
     size_t size;
     /* Sets `json_out` to the JSON text stored under `key`; leaves it unset when there is none. */
@@ -251,8 +254,11 @@ int botsession_store_open(const char *uri, const char *options_json, botsession_
 /* Makes a store of the caller's methods. `methods` is copied; `user_data` is passed to every
  * method and must stay valid until `release` is called (or, without `release`, until the store
  * is gone). On success *out is a new store, released with botsession_store_close().
- * Returns OK, or MISUSE (NULL methods or out; `size` too small; `read`, `write` or `remove`
- * missing). A failure does not call `release`. */
+ * Returns OK, or MISUSE (NULL methods or out; `size` too small to hold `read`, `write` and
+ * `remove`, or larger than any version of the struct (1,024 bytes); a non-zero byte beyond the
+ * members this library knows, which means the caller was built against a newer header than the
+ * library it runs with: the message gives both sizes and the library's version; `read`, `write`
+ * or `remove` missing). A failure makes no store and does not call `release`. */
 int botsession_store_custom(const botsession_store_methods *methods, void *user_data,
                             botsession_store **out);
 
