@@ -64,7 +64,8 @@ private func checkMethodsSize(_ given: Int, _ methods: UnsafeRawPointer) throws(
     }
     let extra = UnsafeRawBufferPointer(start: methods + known, count: given - known)
     if let offset = extra.firstIndex(where: { $0 != 0 }) {
-        throw misuse("methods->size is \(given) bytes and a member at byte \(known + offset) is set, but this library (BotSession \(version)) knows botsession_store_methods of \(known) bytes: the caller was built against a newer header of BotSession than \(version), the version of the library it runs with, and that member would be ignored; use a library at least as new as the header (or leave the newer members NULL)")
+        let member = known + offset / MemoryLayout<Int>.size * MemoryLayout<Int>.size
+        throw misuse("methods->size is \(given) bytes and a member at byte \(member) is set, but this library (BotSession \(version)) knows botsession_store_methods of \(known) bytes: the caller was built against a newer header of BotSession than \(version), the version of the library it runs with, and that member would be ignored; use a library at least as new as the header (or leave the newer members NULL)")
     }
 }
 
