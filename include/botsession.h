@@ -38,6 +38,18 @@
  * when its last user does. Using a handle after the call that releases it (close, free, commit,
  * rollback) is use after free, as with free(): undefined behaviour, not an error status.
  *
+ * Handle checks. Every handle starts with a word that says its kind (store, engine, update,
+ * iterator, buffer), and every function checks it before anything else: a handle of the wrong
+ * kind (an engine passed as a store, an update as an iterator, a store as a buffer) is MISUSE,
+ * "s: expected a botsession_store handle, got a botsession_engine", and a pointer to other memory
+ * is MISUSE, "... got something that is not a BotSession handle". The void functions
+ * (botsession_store_close, botsession_engine_free, botsession_iter_free, botsession_rollback)
+ * do nothing with such a handle and record the same message for botsession_last_error(). Releasing
+ * a handle clears its word, so a handle used again after its release is usually MISUSE too, but
+ * not always (its memory may already hold a new handle of the same kind): that stays undefined
+ * behaviour, as above. A pointer that is not readable memory (garbage, a small integer) is not
+ * detected. NULL is MISUSE (and a no-op for the void functions).
+ *
  * Threads. The library is thread-safe. Stores (botsession_store) and engines
  * (botsession_engine) may be shared by any number of threads once configured. An update
  * (botsession_update) and an iterator (botsession_iter) belong to one thread at a time: they may

@@ -16,7 +16,7 @@ public func botsession_store_open_c(_ uri: UnsafePointer<CChar>?, _ options: Uns
     return call { () throws(BotSessionError) in
         guard let out else { throw misuse("out is NULL") }
         let opened = try StoreURI.open(bytes: Array(try bytes(uri, "uri")), optionsJSON: optionalBytes(options))
-        out.pointee = handle(StoreBox(opened))
+        out.pointee = storeHandle(opened)
     }
 }
 
@@ -38,7 +38,7 @@ public func botsession_store_custom_c(_ methods: UnsafePointer<botsession_store_
         guard copy.read != nil, copy.write != nil, copy.remove != nil else {
             throw misuse("a custom store needs the read, write and remove methods")
         }
-        out.pointee = handle(StoreBox(CustomStore(customStoreMethods(copy, userData))))
+        out.pointee = storeHandle(CustomStore(customStoreMethods(copy, userData)))
     }
 }
 
@@ -77,7 +77,7 @@ public func botsession_store_enhance_c(_ inner: OpaquePointer?, _ options: Unsaf
         let wrapped = try store(inner, "inner")
         guard let out else { throw misuse("out is NULL") }
         let enhanced = try EnhancedStore(wrapped, optionsJSON: optionalBytes(options))
-        out.pointee = handle(StoreBox(enhanced))
+        out.pointee = storeHandle(enhanced)
     }
 }
 
@@ -145,5 +145,5 @@ public func botsession_store_set_clock_c(_ s: OpaquePointer?, _ fn: botsession_c
 
 @_cdecl("botsession_store_close")
 public func botsession_store_close_c(_ s: OpaquePointer?) {
-    release(s, as: StoreBox.self)
+    releaseStore(s)
 }
