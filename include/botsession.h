@@ -251,7 +251,12 @@ typedef struct botsession_store_methods {
  *                      commit of one session. A server that restarts is reconnected to; while it
  *                      is down, operations fail with STORAGE. Passwords, TLS and the like are
  *                      libpq's (URI, environment, ~/.pgpass); messages never contain the URI's
- *                      password (a URI libpq cannot parse is INVALID_OPTION, not quoted). TCP
+ *                      password, nor any part of its user information after the user name
+ *                      (everything between "://" and the last "@"), nor a password= of its
+ *                      query, even when unencoded '/', '@' or ':' make libpq read part of the
+ *                      password as host, port or database: then the server's address is not
+ *                      shown either. A URI libpq cannot parse is INVALID_OPTION, not quoted; so
+ *                      is a key=value connection string, which is not a store URI. TCP
  *                      keepalives turn a dead network into STORAGE within about a minute.
  *                      Options: {"table": "sessions"}, {"connect_timeout_s": 5},
  *                      {"statement_timeout_ms": N} (none by default).
