@@ -38,6 +38,18 @@
  * when its last user does. Using a handle after the call that releases it (close, free, commit,
  * rollback) is use after free, as with free(): undefined behaviour, not an error status.
  *
+ * Handle checks. Every handle starts with a word that says its kind (store, engine, update,
+ * iterator, buffer), and every function checks it before anything else: a handle of the wrong
+ * kind (an engine passed as a store, an update as an iterator, a store as a buffer) is MISUSE,
+ * "s: expected a botsession_store handle, got a botsession_engine", and a pointer to other memory
+ * is MISUSE, "... got something that is not a BotSession handle". The void functions
+ * (botsession_store_close, botsession_engine_free, botsession_iter_free, botsession_rollback)
+ * do nothing with such a handle and record the same message for botsession_last_error(). Releasing
+ * a handle clears its word, so a handle used again after its release is usually MISUSE too, but
+ * not always (its memory may already hold a new handle of the same kind): that stays undefined
+ * behaviour, as above. A pointer that is not readable memory (garbage, a small integer) is not
+ * detected. NULL is MISUSE (and a no-op for the void functions).
+ *
  * Threads. The library is thread-safe. Stores (botsession_store) and engines
  * (botsession_engine) may be shared by any number of threads once configured. An update
  * (botsession_update) and an iterator (botsession_iter) belong to one thread at a time: they may
@@ -204,7 +216,10 @@ typedef int64_t (*botsession_clock_fn)(void *user_data);
 
 /* The methods of a custom store. `read`, `write` and `remove` are required; `has`, `keys` and
  * `release` may be NULL. Set `size` to sizeof(botsession_store_methods): the struct may grow in
- * later versions, and members beyond `size` are treated as NULL. */
+ * later versions. Members beyond `size` (a struct from an older header) are treated as NULL. A
+ * struct from a newer header than the library's is accepted when the members this library does
+ * not know are all NULL (zero bytes), and refused with MISUSE when one is set, since the library
+ * would silently ignore it. */
 typedef struct botsession_store_methods {
     size_t size;
     /* Sets `json_out` to the JSON text stored under `key`; leaves it unset when there is none. */
@@ -260,7 +275,12 @@ typedef struct botsession_store_methods {
  *                      commit of one session. A server that restarts is reconnected to; while it
  *                      is down, operations fail with STORAGE. Passwords, TLS and the like are
  *                      libpq's (URI, environment, ~/.pgpass); messages never contain the URI's
- *                      password (a URI libpq cannot parse is INVALID_OPTION, not quoted). TCP
+ *                      password, nor any part of its user information after the user name
+ *                      (everything between "://" and the last "@"), nor a password= of its
+ *                      query, even when unencoded '/', '@' or ':' make libpq read part of the
+ *                      password as host, port or database: then the server's address is not
+ *                      shown either. A URI libpq cannot parse is INVALID_OPTION, not quoted; so
+ *                      is a key=value connection string, which is not a store URI. TCP
  *                      keepalives turn a dead network into STORAGE within about a minute.
  *                      Options: {"table": "sessions"}, {"connect_timeout_s": 5},
  *                      {"statement_timeout_ms": N} (none by default).
@@ -275,8 +295,11 @@ int botsession_store_open(const char *uri, const char *options_json, botsession_
 /* Makes a store of the caller's methods. `methods` is copied; `user_data` is passed to every
  * method and must stay valid until `release` is called (or, without `release`, until the store
  * is gone). On success *out is a new store, released with botsession_store_close().
- * Returns OK, or MISUSE (NULL methods or out; `size` too small; `read`, `write` or `remove`
- * missing). A failure does not call `release`. */
+ * Returns OK, or MISUSE (NULL methods or out; `size` too small to hold `read`, `write` and
+ * `remove`, or larger than any version of the struct (1,024 bytes); a non-zero byte beyond the
+ * members this library knows, which means the caller was built against a newer header than the
+ * library it runs with: the message gives both sizes and the library's version; `read`, `write`
+ * or `remove` missing). A failure makes no store and does not call `release`. */
 int botsession_store_custom(const botsession_store_methods *methods, void *user_data,
                             botsession_store **out);
 
@@ -439,8 +462,9 @@ void botsession_engine_free(botsession_engine *e);
  * session that has a key (lazy ones are read at their first get). The first begin freezes the
  * engine's configuration. On success *out is a new update handle that belongs to the calling
  * thread until it is ended with botsession_commit() or botsession_rollback(), exactly once.
- * Returns OK; MISUSE (NULL argument); INVALID_JSON (the update is not JSON, or an id in it
- * cannot be a key, such as a string with a NUL); CALLBACK (a key or initial callback failed or
+ * Returns OK; MISUSE (NULL argument); INVALID_JSON (the update is not JSON, or is JSON but not
+ * an object, such as [1,2], 42, null, "text" or true: an update is a JSON object; or an id in
+ * it cannot be a key, such as a string with a NUL); CALLBACK (a key or initial callback failed or
  * gave a bad key); TOO_BIG (a key above 1,024 bytes, or an initial callback's value above
  * max_value_bytes); INVALID_OPTION (two fragments resolve to the same key in the same store);
  * BUSY (lock_timeout_ms passed while another update held a key); STORAGE, INVALID_JSON,

@@ -8,16 +8,14 @@ final class CallbackBuffer {
 
     /// Runs `body` with this buffer as a C handle.
     func withHandle<T>(_ body: (OpaquePointer) -> T) -> T {
-        withExtendedLifetime(self) {
-            body(OpaquePointer(Unmanaged.passUnretained(self).toOpaque()))
-        }
+        withTemporaryHandle(.buffer, self, body)
     }
 }
 
 @_cdecl("botsession_buffer_set")
 public func botsession_buffer_set_c(_ buffer: OpaquePointer?, _ data: UnsafePointer<CChar>?, _ length: Int) -> Int32 {
     call { () throws(BotSessionError) in
-        let sink = try object(buffer, as: CallbackBuffer.self, "buf")
+        let sink = try object(buffer, .buffer, as: CallbackBuffer.self, "buf")
         guard length >= 0 else { throw misuse("len is negative") }
         if length == 0 {
             sink.bytes = []

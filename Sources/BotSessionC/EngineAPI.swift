@@ -9,14 +9,14 @@ public func botsession_engine_new_c(_ options: UnsafePointer<CChar>?, _ out: Uns
     return call { () throws(BotSessionError) in
         guard let out else { throw misuse("out is NULL") }
         let engine = Engine(options: try EngineOptions(json: optionalBytes(options)))
-        out.pointee = handle(engine)
+        out.pointee = engineHandle(engine)
     }
 }
 
 @_cdecl("botsession_engine_set_store")
 public func botsession_engine_set_store_c(_ e: OpaquePointer?, _ fragment: UnsafePointer<CChar>?, _ s: OpaquePointer?) -> Int32 {
     call { () throws(BotSessionError) in
-        let engine = try object(e, as: Engine.self, "e")
+        let engine = try engineObject(e)
         try engine.setStore(try store(s, "s"), fragmentBytes: optionalBytes(fragment))
     }
 }
@@ -25,7 +25,7 @@ public func botsession_engine_set_store_c(_ e: OpaquePointer?, _ fragment: Unsaf
 public func botsession_engine_set_key_fn_c(_ e: OpaquePointer?, _ fragment: UnsafePointer<CChar>?,
                                     _ fn: botsession_key_fn?, _ userData: UnsafeMutableRawPointer?) -> Int32 {
     call { () throws(BotSessionError) in
-        let engine = try object(e, as: Engine.self, "e")
+        let engine = try engineObject(e)
         guard let fn else { throw misuse("fn is NULL") }
         try engine.setKeyFunction(keyFunction(fn, userData), fragmentBytes: optionalBytes(fragment))
     }
@@ -35,7 +35,7 @@ public func botsession_engine_set_key_fn_c(_ e: OpaquePointer?, _ fragment: Unsa
 public func botsession_engine_set_initial_fn_c(_ e: OpaquePointer?, _ fragment: UnsafePointer<CChar>?,
                                         _ fn: botsession_initial_fn?, _ userData: UnsafeMutableRawPointer?) -> Int32 {
     call { () throws(BotSessionError) in
-        let engine = try object(e, as: Engine.self, "e")
+        let engine = try engineObject(e)
         guard let fn else { throw misuse("fn is NULL") }
         try engine.setInitial(initialFunction(fn, userData), fragmentBytes: optionalBytes(fragment))
     }
@@ -43,5 +43,5 @@ public func botsession_engine_set_initial_fn_c(_ e: OpaquePointer?, _ fragment: 
 
 @_cdecl("botsession_engine_free")
 public func botsession_engine_free_c(_ e: OpaquePointer?) {
-    release(e, as: Engine.self)
+    releaseEngine(e)
 }

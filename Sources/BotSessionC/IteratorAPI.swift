@@ -10,7 +10,7 @@ public func botsession_store_iter_c(_ s: OpaquePointer?, _ prefix: UnsafePointer
         let store = try store(s, "s")
         guard let out else { throw misuse("out is NULL") }
         let cursor = try store.cursor(prefix: optionalBytes(prefix) ?? [])
-        out.pointee = handle(CursorBox(cursor))
+        out.pointee = cursorHandle(cursor)
     }
 }
 
@@ -21,9 +21,9 @@ public func botsession_iter_next_c(_ it: OpaquePointer?,
     keyOut?.pointee = nil
     jsonOut?.pointee = nil
     return call { () throws(BotSessionError) in
-        let box = try object(it, as: CursorBox.self, "it")
+        let cursor = try cursorObject(it)
         guard let keyOut else { throw misuse("key_out is NULL") }
-        guard let entry = try box.cursor.next() else { return }
+        guard let entry = try cursor.next() else { return }
         let key = try copyOut(entry.key.bytes)
         if let jsonOut {
             do throws(BotSessionError) {
@@ -39,5 +39,5 @@ public func botsession_iter_next_c(_ it: OpaquePointer?,
 
 @_cdecl("botsession_iter_free")
 public func botsession_iter_free_c(_ it: OpaquePointer?) {
-    release(it, as: CursorBox.self)
+    releaseCursor(it)
 }

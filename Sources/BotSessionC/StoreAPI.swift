@@ -16,7 +16,7 @@ public func botsession_store_open_c(_ uri: UnsafePointer<CChar>?, _ options: Uns
     return call { () throws(BotSessionError) in
         guard let out else { throw misuse("out is NULL") }
         let opened = try StoreURI.open(bytes: Array(try bytes(uri, "uri")), optionsJSON: optionalBytes(options))
-        out.pointee = handle(StoreBox(opened))
+        out.pointee = storeHandle(opened)
     }
 }
 
@@ -30,11 +30,7 @@ public func botsession_store_custom_c(_ methods: UnsafePointer<botsession_store_
         guard let methods else { throw misuse("methods is NULL") }
         // Copy only the members the caller's struct has (`size`); later members stay NULL.
         let given = UnsafeRawPointer(methods).load(as: Int.self)
-        let required = MemoryLayout<botsession_store_methods>.offset(of: \botsession_store_methods.remove)!
-            + MemoryLayout<Int>.size
-        guard given >= required else {
-            throw misuse("methods->size is \(given); set it to sizeof(botsession_store_methods)")
-        }
+        try checkMethodsSize(given, UnsafeRawPointer(methods))
         var copy = botsession_store_methods()
         withUnsafeMutableBytes(of: &copy) { target in
             target.copyMemory(from: UnsafeRawBufferPointer(start: methods, count: min(given, target.count)))
@@ -42,7 +38,34 @@ public func botsession_store_custom_c(_ methods: UnsafePointer<botsession_store_
         guard copy.read != nil, copy.write != nil, copy.remove != nil else {
             throw misuse("a custom store needs the read, write and remove methods")
         }
-        out.pointee = handle(StoreBox(CustomStore(customStoreMethods(copy, userData))))
+        out.pointee = storeHandle(CustomStore(customStoreMethods(copy, userData)))
+    }
+}
+
+/// The largest `size` taken for a `botsession_store_methods` of a newer header (room for over a
+/// hundred more members): a larger one is an uninitialised `size`, and its bytes are not read.
+private let largestMethodsSize = 1024
+
+/// Checks a custom store's `methods->size`: at least up to `remove` (an older header may lack the
+/// optional members, which then stay NULL), and when larger than this library's struct (a newer
+/// header), every byte beyond the members this library knows must be zero: a member it would
+/// silently drop is refused.
+private func checkMethodsSize(_ given: Int, _ methods: UnsafeRawPointer) throws(BotSessionError) {
+    let known = MemoryLayout<botsession_store_methods>.size
+    let required = MemoryLayout<botsession_store_methods>.offset(of: \botsession_store_methods.remove)!
+        + MemoryLayout<Int>.size
+    guard given >= required else {
+        throw misuse("methods->size is \(given), less than the \(required) bytes that hold read, write and remove; set it to sizeof(botsession_store_methods)")
+    }
+    guard given > known else { return }
+    let version = String(cString: botsession_version_c())
+    guard given <= largestMethodsSize else {
+        throw misuse("methods->size is \(given), which no version of botsession_store_methods has (this library's, BotSession \(version), is \(known) bytes); set it to sizeof(botsession_store_methods)")
+    }
+    let extra = UnsafeRawBufferPointer(start: methods + known, count: given - known)
+    if let offset = extra.firstIndex(where: { $0 != 0 }) {
+        let member = known + offset / MemoryLayout<Int>.size * MemoryLayout<Int>.size
+        throw misuse("methods->size is \(given) bytes and a member at byte \(member) is set, but this library (BotSession \(version)) knows botsession_store_methods of \(known) bytes: the caller was built against a newer header of BotSession than \(version), the version of the library it runs with, and that member would be ignored; use a library at least as new as the header (or leave the newer members NULL)")
     }
 }
 
@@ -54,7 +77,7 @@ public func botsession_store_enhance_c(_ inner: OpaquePointer?, _ options: Unsaf
         let wrapped = try store(inner, "inner")
         guard let out else { throw misuse("out is NULL") }
         let enhanced = try EnhancedStore(wrapped, optionsJSON: optionalBytes(options))
-        out.pointee = handle(StoreBox(enhanced))
+        out.pointee = storeHandle(enhanced)
     }
 }
 
@@ -122,5 +145,5 @@ public func botsession_store_set_clock_c(_ s: OpaquePointer?, _ fn: botsession_c
 
 @_cdecl("botsession_store_close")
 public func botsession_store_close_c(_ s: OpaquePointer?) {
-    release(s, as: StoreBox.self)
+    releaseStore(s)
 }

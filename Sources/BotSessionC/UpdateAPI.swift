@@ -7,11 +7,11 @@ public func botsession_begin_c(_ e: OpaquePointer?, _ update: UnsafePointer<CCha
                         _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     out?.pointee = nil
     return call { () throws(BotSessionError) in
-        let engine = try object(e, as: Engine.self, "e")
+        let engine = try engineObject(e)
         guard let out else { throw misuse("out is NULL") }
         let text = try bytes(update, "update_json")  // NUL-terminated, as UpdateJSON needs
         let started = try engine.begin(update: UpdateJSON(nulTerminated: text))
-        out.pointee = handle(started)
+        out.pointee = updateHandle(started)
     }
 }
 
@@ -20,7 +20,7 @@ public func botsession_get_c(_ u: OpaquePointer?, _ fragment: UnsafePointer<CCha
                       _ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
     out?.pointee = nil
     return call { () throws(BotSessionError) in
-        let update = try object(u, as: SessionUpdate.self, "u")
+        let update = try updateObject(u)
         guard let out else { throw misuse("json_out is NULL") }
         let value = try update.get(fragmentBytes: optionalBytes(fragment))
         out.pointee = try value.map { (v) throws(BotSessionError) in try copyOut(v.bytes) }
@@ -30,7 +30,7 @@ public func botsession_get_c(_ u: OpaquePointer?, _ fragment: UnsafePointer<CCha
 @_cdecl("botsession_set")
 public func botsession_set_c(_ u: OpaquePointer?, _ fragment: UnsafePointer<CChar>?, _ json: UnsafePointer<CChar>?) -> Int32 {
     call { () throws(BotSessionError) in
-        let update = try object(u, as: SessionUpdate.self, "u")
+        let update = try updateObject(u)
         let value: UnsafeBufferPointer<UInt8>? = json == nil ? nil : try bytes(json, "json")
         try update.set(fragmentBytes: optionalBytes(fragment), json: value)
     }
@@ -39,7 +39,7 @@ public func botsession_set_c(_ u: OpaquePointer?, _ fragment: UnsafePointer<CCha
 @_cdecl("botsession_clear")
 public func botsession_clear_c(_ u: OpaquePointer?) -> Int32 {
     call { () throws(BotSessionError) in
-        try object(u, as: SessionUpdate.self, "u").clear()
+        try updateObject(u).clear()
     }
 }
 
@@ -48,7 +48,7 @@ public func botsession_key_c(_ u: OpaquePointer?, _ fragment: UnsafePointer<CCha
                       _ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
     out?.pointee = nil
     return call { () throws(BotSessionError) in
-        let update = try object(u, as: SessionUpdate.self, "u")
+        let update = try updateObject(u)
         guard let out else { throw misuse("key_out is NULL") }
         let key = try update.key(fragmentBytes: optionalBytes(fragment))
         out.pointee = try key.map { (k) throws(BotSessionError) in try copyOut(k.bytes) }
@@ -58,15 +58,21 @@ public func botsession_key_c(_ u: OpaquePointer?, _ fragment: UnsafePointer<CCha
 @_cdecl("botsession_commit")
 public func botsession_commit_c(_ u: OpaquePointer?) -> Int32 {
     call { () throws(BotSessionError) in
-        let update = try object(u, as: SessionUpdate.self, "u")
-        defer { release(u, as: SessionUpdate.self) }
+        let update = try updateObject(u)
+        defer { releaseUpdate(u) }
         try update.commit()
     }
 }
 
 @_cdecl("botsession_rollback")
 public func botsession_rollback_c(_ u: OpaquePointer?) {
-    guard let update = try? object(u, as: SessionUpdate.self, "u") else { return }
+    let update: SessionUpdate
+    do throws(BotSessionError) {
+        update = try updateObject(u)
+    } catch {
+        if u != nil { _ = report(error) }
+        return
+    }
     update.rollback()
-    release(u, as: SessionUpdate.self)
+    releaseUpdate(u)
 }

@@ -55,7 +55,6 @@ import Testing
         Case(name: "the last of duplicate members wins", update: "{\"update_id\":1,\"message\":\(message(chat: 1)),\"message\":\(message(chat: 2))}", chat: "2", user: "7"),
         Case(name: "big ids keep their digits", update: "{\"update_id\":1,\"message\":{\"message_id\":1,\"date\":0,\"chat\":{\"id\":-1009007199254740,\"type\":\"supergroup\"},\"from\":{\"id\":9007199254740991}}}", chat: "-1009007199254740", user: "9007199254740991"),
         Case(name: "a message without chat hides later chat carriers, as in grammY", update: "{\"update_id\":1,\"message\":{\"message_id\":1},\"my_chat_member\":{\"chat\":{\"id\":4}}}", chat: nil, user: nil),
-        Case(name: "not an object", update: "[1,2]", chat: nil, user: nil),
         Case(name: "an empty update", update: "{}", chat: nil, user: nil),
     ]
 
@@ -99,6 +98,31 @@ import Testing
         none.rollback()
         // The custom function's update must still be valid JSON.
         #expect(throws: BotSessionError.self) { try engine.begin(update: "{") }
+    }
+
+    /// An update is a JSON object: valid JSON of any other kind is INVALID_JSON, under the
+    /// built-in strategies (which parse the update) and custom key functions (which only
+    /// validate it) alike, and the custom function is never called with it.
+    @Test(arguments: ["[1,2]", "42", "null", " \"text\"", "true", "false", "\n[]", "-1.5e3"])
+    func updateMustBeAnObject(_ update: String) throws {
+        let builtIn = try Engine(json: nil)
+        let custom = try Engine(json: nil)
+        nonisolated(unsafe) var called = false
+        try custom.setKeyFunction { _ in called = true; return Array("k".utf8) }
+        for engine in [builtIn, custom] {
+            do throws(BotSessionError) {
+                let u = try engine.begin(update: update)
+                u.rollback()
+                Issue.record("begin accepted \(update)")
+            } catch {
+                #expect(error.status == .invalidJSON)
+                #expect(error.message.contains("an update is a JSON object"))
+            }
+        }
+        #expect(!called)
+        let fine = try builtIn.begin(update: " \t{\"update_id\":1}")
+        #expect(try fine.key() == nil)
+        fine.rollback()
     }
 
     /// Canonically equivalent but different texts are different keys (bytes, not String ==).

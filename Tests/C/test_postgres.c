@@ -214,6 +214,82 @@ static void test_unreachable_and_secrets(void) {
     PQfinish(conn);
 }
 
+/* The failing open's message holds none of `secrets` (NULL-terminated). */
+static void check_open_hides(const char *target, const char *const *secrets) {
+    botsession_store *s = (botsession_store *)1;
+    int rc = botsession_store_open(target, "{\"connect_timeout_s\": 2}", &s);
+    if (rc == BOTSESSION_OK) FAIL("store_open(%s) succeeded", target);
+    CHECK(rc == BOTSESSION_STORAGE || rc == BOTSESSION_INVALID_OPTION);
+    CHECK(s == NULL);
+    CHECK(strlen(botsession_last_error()) > 20);  /* it still says something */
+    for (const char *const *secret = secrets; *secret; secret++)
+        if (strstr(botsession_last_error(), *secret))
+            FAIL("the message for %s contains \"%s\": %s", target, *secret, botsession_last_error());
+    checks_passed++;
+}
+
+/* `base` (postgresql://user@host:port/db) with `password` put in its user information as is. */
+static char *with_password(const char *base, const char *password) {
+    const char *start = strstr(base, "://") + 3, *at = strchr(start, '@');
+    static char out[512];
+    if (at)
+        snprintf(out, sizeof out, "%.*s:%s%s", (int)(at - base), base, password, at);
+    else
+        snprintf(out, sizeof out, "%.*spostgres:%s@%s", (int)(start - base), base, password, start);
+    return out;
+}
+
+/* No part of the user information, and no password, in any message: unencoded '/', '@' and ':'
+ * in a password make libpq read parts of it as host, port or database, and it quotes them. */
+static void test_user_information_never_shown(void) {
+    const char *sup3r[] = {"Sup3r", "Secret", NULL};
+    const char *pass[] = {"p@ss", "w0rd", NULL};
+    const char *hunter[] = {"Hunter2x", NULL};
+    check_open_hides("postgresql://alice:Sup3r/Secret@127.0.0.1:1/db", sup3r);
+    check_open_hides("postgresql://alice:p@ss:w0rd@127.0.0.1:1/db", pass);
+    check_open_hides("postgresql://alice@127.0.0.1:1/db?password=Hunter2x", hunter);
+    check_open_hides("postgresql://alice@127.0.0.1:1/db?sslmode=disable&password=Hunter%32x", hunter);
+    check_open_hides("host=127.0.0.1 port=1 password=Hunter2x", hunter);
+    check_open_hides("host=127.0.0.1 port=1 password='Hunter2x'", hunter);
+    CHECK_ERROR_HAS("key=value connection string");
+    check_open_hides("postgresql://alice:Sup3r%2FSecret@127.0.0.1:1/db", sup3r);
+    /* The real server, with the same passwords in its URI. */
+    check_open_hides(with_password(uri, "Sup3r/Secret"), sup3r);
+    check_open_hides(with_password(uri, "p@ss:w0rd"), pass);
+    /* A password the server does not need (trust): the store works, and its failures do not
+     * show the password either. */
+    char target[600];
+    snprintf(target, sizeof target, "%s%cpassword=Hunter2x", uri, strchr(uri, '?') ? '&' : '?');
+    botsession_store *s;
+    CHECK_OK(botsession_store_open(target, "{\"table\": \"secret_sessions\", \"statement_timeout_ms\": 50}", &s));
+    CHECK_OK(botsession_store_write(s, "k", "1"));
+    PGconn *conn = other_client();
+    sql(conn, "BEGIN");
+    sql(conn, "LOCK TABLE secret_sessions IN ACCESS EXCLUSIVE MODE");
+    char *json;
+    CHECK_RC(botsession_store_read(s, "k", &json), BOTSESSION_STORAGE);
+    CHECK_ERROR_HAS("PostgreSQL at ");
+    CHECK(!strstr(botsession_last_error(), "Hunter2x"));
+    sql(conn, "ROLLBACK");
+    PQfinish(conn);
+    botsession_store_close(s);
+    /* A location that holds text of the user information (here, an '@' in the query makes
+     * everything before it count as such) is replaced by a neutral text, and the store works. */
+    snprintf(target, sizeof target, "%s%capplication_name=bot@x", uri, strchr(uri, '?') ? '&' : '?');
+    CHECK_OK(botsession_store_open(target, "{\"table\": \"secret_sessions\", \"statement_timeout_ms\": 50}", &s));
+    conn = other_client();
+    sql(conn, "BEGIN");
+    sql(conn, "LOCK TABLE secret_sessions IN ACCESS EXCLUSIVE MODE");
+    CHECK_RC(botsession_store_read(s, "k", &json), BOTSESSION_STORAGE);
+    CHECK_ERROR_HAS("PostgreSQL at a server whose address is not shown");
+    CHECK(!strstr(botsession_last_error(), "127.0.0.1"));
+    sql(conn, "ROLLBACK");
+    PQfinish(conn);
+    CHECK_OK(botsession_store_read(s, "k", &json));
+    CHECK_TAKE_STR(json, "1");
+    botsession_store_close(s);
+}
+
 int main(void) {
     uri = postgres_test_uri("test_postgres");
     if (!uri) return 0;
@@ -221,6 +297,7 @@ int main(void) {
     test_restart_in_the_middle();
     test_pool_after_restart();
     test_unreachable_and_secrets();
+    test_user_information_never_shown();
     report_passed("test_postgres");
     return 0;
 }

@@ -74,8 +74,12 @@ static void test_memory_store(void) {
     botsession_store_close(s);
 
     /* Options. */
+    /* ttl_ms 0 is refused (grammY's MemorySessionStorage(0) keeps nothing; README, "Differences
+     * from grammY"): leave it out to keep sessions forever. */
+    s = (botsession_store *)1;
     CHECK_RC(botsession_store_open("memory:", "{\"ttl_ms\": 0}", &s), BOTSESSION_INVALID_OPTION);
-    CHECK_ERROR_HAS("ttl_ms");
+    CHECK_ERROR_HAS("\"ttl_ms\" must be a whole number from 1 to");
+    CHECK(s == NULL);
     CHECK_RC(botsession_store_open("memory:", "{\"ttl_ms\": \"60\"}", &s), BOTSESSION_INVALID_OPTION);
     CHECK_ERROR_HAS("must be a whole number");
     CHECK_RC(botsession_store_open("memory:", "{\"ttl_ms\": 1.5}", &s), BOTSESSION_INVALID_OPTION);
@@ -280,6 +284,43 @@ static void test_custom_store(void) {
     CHECK_ERROR_HAS("sizeof(botsession_store_methods)");
     CHECK_RC(botsession_store_custom(NULL, &c, &s), BOTSESSION_MISUSE);
     CHECK_RC(botsession_store_custom(&methods, &c, NULL), BOTSESSION_MISUSE);
+
+    /* A struct from a newer header: larger, with a member this library does not know. A set
+     * member would be dropped: MISUSE naming both sizes and the library's version, no store
+     * made, release not called. Zero bytes beyond the known members are fine. */
+    struct {
+        botsession_store_methods known;
+        void *newer_member;
+        void *newer_member_2;
+    } newer = {{sizeof newer, counting_read, counting_write, counting_remove, NULL, counting_keys,
+                counting_release}, NULL, (void *)counting_read};
+    int released = c.released;
+    s = (botsession_store *)1;
+    CHECK_RC(botsession_store_custom(&newer.known, &c, &s), BOTSESSION_MISUSE);
+    CHECK(s == NULL);
+    CHECK(c.released == released);
+    CHECK_ERROR_HAS("built against a newer header of BotSession than 0.1.0");
+    char expected[200];
+    snprintf(expected, sizeof expected, "methods->size is %zu bytes and a member at byte %zu is set",
+             sizeof newer, sizeof(botsession_store_methods) + sizeof(void *));
+    CHECK_ERROR_HAS(expected);
+    snprintf(expected, sizeof expected, "knows botsession_store_methods of %zu bytes", sizeof(botsession_store_methods));
+    CHECK_ERROR_HAS(expected);
+    newer.newer_member_2 = NULL;
+    CHECK_OK(botsession_store_custom(&newer.known, &c, &s));
+    CHECK_OK(botsession_store_write(s, "n", "1"));
+    CHECK_STR(counting_get(&c, "n"), "1");
+    botsession_store_close(s);
+    CHECK(c.released == released + 1);
+    /* A size no header has (an uninitialised size): refused without reading beyond. */
+    botsession_store_methods garbage = methods;
+    garbage.size = (size_t)1 << 40;
+    CHECK_RC(botsession_store_custom(&garbage, &c, &s), BOTSESSION_MISUSE);
+    CHECK_ERROR_HAS("which no version of botsession_store_methods has");
+    /* Too small to hold read, write and remove. */
+    garbage.size = offsetof(botsession_store_methods, remove);
+    CHECK_RC(botsession_store_custom(&garbage, &c, &s), BOTSESSION_MISUSE);
+    CHECK_ERROR_HAS("set it to sizeof(botsession_store_methods)");
     counting_reset(&c);
 }
 

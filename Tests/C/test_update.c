@@ -125,6 +125,18 @@ static void test_values_and_bad_input(void) {
     CHECK_ERROR_HAS("the update is not valid JSON");
     CHECK(u == NULL);
     CHECK_RC(botsession_begin(e, "{\"message\":{\"chat\":{\"id\":1}}}\xff", &u), BOTSESSION_INVALID_JSON);
+    /* Valid JSON that is not an object is not an update: INVALID_JSON, no key, no I/O. */
+    {
+        const char *not_objects[] = {"[1,2]", "42", "null", "\"text\"", "true", " \n [{}]"};
+        int reads = c.reads;
+        for (size_t i = 0; i < sizeof not_objects / sizeof *not_objects; i++) {
+            u = (botsession_update *)1;
+            CHECK_RC(botsession_begin(e, not_objects[i], &u), BOTSESSION_INVALID_JSON);
+            CHECK_ERROR_HAS("an update is a JSON object");
+            CHECK(u == NULL);
+        }
+        CHECK(c.reads == reads);
+    }
     CHECK_RC(botsession_begin(e, NULL, &u), BOTSESSION_MISUSE);
     CHECK_RC(botsession_begin(NULL, GROUP_MESSAGE, &u), BOTSESSION_MISUSE);
     CHECK_RC(botsession_begin(e, GROUP_MESSAGE, NULL), BOTSESSION_MISUSE);

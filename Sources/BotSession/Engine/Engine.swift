@@ -22,8 +22,10 @@ public final class Engine: @unchecked Sendable {
         /// "fragment 'x'" for messages; empty for the single session.
         var label: String { name.map { "fragment \(Bytes.describe($0))" } ?? "" }
 
+        /// `error` with this fragment's label in front, except NO_KEY, whose message is grammY's
+        /// text word for word (SPEC §4), and the single session's errors.
         func context(_ error: BotSessionError) -> BotSessionError {
-            name == nil ? error : error.prefixed(label)
+            name == nil || error.status == .noKey ? error : error.prefixed(label)
         }
     }
 
@@ -190,7 +192,8 @@ public final class Engine: @unchecked Sendable {
         }
         if readsUpdateFields {
             return try JSONDocument.parse(update.bytes, what: "the update") { (doc) throws(BotSessionError) in
-                try resolve(UpdateFields(doc))
+                try Engine.requireObject(update.bytes)
+                return try resolve(UpdateFields(doc))
             }
         }
         do {
@@ -198,7 +201,27 @@ public final class Engine: @unchecked Sendable {
         } catch {
             throw JSONText.invalid("the update", error)
         }
+        try Engine.requireObject(update.bytes)
         return try resolve(nil)
+    }
+
+    /// An update is a JSON object (Telegram's `Update`): valid JSON of any other kind (`[1,2]`,
+    /// `42`, `null`, `"text"`, `true`) is INVALID_JSON. `text` has been validated, so its first
+    /// non-whitespace byte tells the kind of its value without another parse.
+    static func requireObject(_ text: UnsafeBufferPointer<UInt8>) throws(BotSessionError) {
+        var i = 0
+        while i < text.count && JSONText.isSpace(text[i]) { i += 1 }
+        guard i < text.count, text[i] == 0x7B else {
+            let kind: String
+            switch i < text.count ? text[i] : 0 {
+            case 0x5B: kind = "an array"
+            case 0x22: kind = "a string"
+            case 0x6E: kind = "null"
+            case 0x74, 0x66: kind = "a boolean"
+            default: kind = "a number"
+            }
+            throw BotSessionError(.invalidJSON, "the update is \(kind), not a JSON object: an update is a JSON object such as {\"update_id\": 1, \"message\": {...}}")
+        }
     }
 
     /// `prefix + raw` as a checked key. A bad key (a NUL byte) is the failure of where it came

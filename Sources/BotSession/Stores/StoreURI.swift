@@ -53,8 +53,18 @@ public enum StoreURI {
             try options.finish(known: ["table", "connect_timeout_s", "statement_timeout_ms"])
             return try PostgreSQLStore(uri: uri, options: postgres)
         }
-        // Only the scheme is shown: the rest of a mistyped URI may hold a password.
+        // Only the scheme is shown, and only when it looks like one: the rest of a mistyped URI,
+        // or a libpq key=value string ("host=... password=..."), may hold a password.
+        let known = "use memory:, sqlite:PATH (or sqlite::memory:), file:DIR or postgresql://..."
         let scheme = uri.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? uri
-        throw BotSessionError(.invalidOption, "unknown store URI scheme \(Bytes.describe(Array(scheme.utf8), limit: 40)); use memory:, sqlite:PATH (or sqlite::memory:), file:DIR or postgresql://...")
+        let isScheme = uri.contains(":") && scheme.utf8.count <= 40 && scheme.utf8.first.map { ($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x7A } == true
+            && scheme.utf8.allSatisfy { ($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x7A || (0x30...0x39).contains($0) || $0 == 0x2B || $0 == 0x2D || $0 == 0x2E }
+        if isScheme {
+            throw BotSessionError(.invalidOption, "unknown store URI scheme \(Bytes.describe(Array(scheme.utf8), limit: 40)); \(known)")
+        }
+        if uri.contains("=") {
+            throw BotSessionError(.invalidOption, "the store URI looks like a libpq key=value connection string (not shown: it may hold a password), which is not a store URI; write it as postgresql://user:password@host:port/database")
+        }
+        throw BotSessionError(.invalidOption, "the store URI has no scheme (not shown: it may hold a password); \(known)")
     }
 }

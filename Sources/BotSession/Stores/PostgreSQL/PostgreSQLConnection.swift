@@ -53,9 +53,10 @@ final class PostgreSQLConnection {
 
     static let pageSize = 256
 
-    /// Where the connection goes, for messages (never the password).
+    /// Where the connection goes, for messages (never the password; a neutral text when libpq
+    /// read part of the user information as host, port or database).
     let location: String
-    /// Texts that must never appear in a message (the password): replaced by `***`.
+    /// Texts that must never appear in a message (PostgreSQLSecrets): replaced by `***`.
     private let secrets: [String]
 
     /// Connects with `settings` (libpq keywords and values; the URI is expanded from `dbname`),
@@ -84,7 +85,7 @@ final class PostgreSQLConnection {
         guard let connection else {
             throw BotSessionError(.storage, "cannot connect to PostgreSQL: out of memory")
         }
-        let location = PostgreSQLConnection.describe(connection)
+        let location = PostgreSQLSecrets.location(PostgreSQLConnection.describe(connection), hiding: secrets)
         // Checked before the properties are set: once they all are, a throwing initializer runs
         // deinit, which frees the connection, and freeing it here too would free it twice.
         guard PQstatus(connection) == CONNECTION_OK else {
@@ -221,10 +222,7 @@ final class PostgreSQLConnection {
     /// libpq's error message, on one line, with every secret replaced by `***`.
     static func message(_ conn: OpaquePointer, hiding secrets: [String]) -> String {
         guard let raw = PQerrorMessage(conn) else { return "unknown error" }
-        var text = String(cString: raw).split(whereSeparator: \.isNewline).joined(separator: " ")
-        for secret in secrets where !secret.isEmpty {
-            text = text.split(separator: secret, omittingEmptySubsequences: false).joined(separator: "***")
-        }
+        let text = PostgreSQLSecrets.hide(String(cString: raw).split(whereSeparator: \.isNewline).joined(separator: " "), secrets)
         return text.isEmpty ? "unknown error" : text
     }
 

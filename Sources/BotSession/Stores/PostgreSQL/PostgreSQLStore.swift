@@ -31,7 +31,7 @@ public final class PostgreSQLStore: SessionStore, @unchecked Sendable {
     public let options: Options
 
     private let settings: [(String, String)]
-    /// The URI and its password: never in a message.
+    /// The URI, its user information and its passwords: never in a message (PostgreSQLSecrets).
     private let secrets: [String]
     private let table: String
     private let lock = PThreadMutex()
@@ -48,7 +48,7 @@ public final class PostgreSQLStore: SessionStore, @unchecked Sendable {
         guard let password = PostgreSQLStore.password(in: uri) else {
             throw BotSessionError(.invalidOption, "the PostgreSQL URI is malformed (libpq cannot parse it); it is not shown here because it may hold a password: check its syntax, and percent-encode special characters in the user and password")
         }
-        secrets = [uri, password].filter { !$0.isEmpty }
+        secrets = PostgreSQLSecrets.secrets(in: uri, password: password)
         // Defaults first: what the URI says itself overrides them. Keepalives make a dead
         // network fail a call (STORAGE) instead of hanging it.
         settings = [

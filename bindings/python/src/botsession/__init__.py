@@ -21,6 +21,7 @@ from .errors import (
     MigrationError,
     MisuseError,
     NoKeyError,
+    NotJSONError,
     PartialCommitError,
     StorageError,
     TooBigError,
@@ -35,6 +36,6 @@ library_version: str = _lib.botsession_version().decode()
 __all__ = [
     "BotSessionError", "BusyError", "CallbackError", "ConflictError", "CustomStoreProtocol",
     "EnhancedStore", "Engine", "Fragment", "InvalidJSONError", "InvalidOptionError", "KeyFunction",
-    "MigrationError", "MisuseError", "NoKeyError", "PartialCommitError", "StorageError", "Store", "TooBigError", "Update",
+    "MigrationError", "MisuseError", "NoKeyError", "NotJSONError", "PartialCommitError", "StorageError", "Store", "TooBigError", "Update",
     "library_version",
 ]

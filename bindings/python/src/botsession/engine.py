@@ -5,6 +5,7 @@ import asyncio
 import concurrent.futures
 import inspect
 import json
+import warnings
 from ctypes import byref, c_void_p
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, TypeVar, Union
@@ -13,7 +14,7 @@ from . import _native
 from ._native import lib
 from ._text import c_text, decode, encode, json_argument, optional_text
 from ._handle import Closable, Handle
-from .errors import ConflictError, _pending_threads, check, filling_callback, guarded, invalid_option, misuse
+from .errors import ConflictError, _pending_threads, check, filling_callback, guarded, invalid_json, invalid_option, misuse
 from .store import Store
 
 #: A key function: the update as a dict in, the key out (str or int), or None for "no key".
@@ -92,7 +93,7 @@ class Engine(Closable):
             options["lock_timeout_ms"] = lock_timeout_ms
 
         out = c_void_p()
-        check(lib.botsession_engine_new(encode(options), byref(out)))
+        check(lib.botsession_engine_new(encode(options, "the engine options"), byref(out)))
         # Closing waits for a begin in flight on another thread (Handle).
         self._handle = Handle(out.value, lib.botsession_engine_free, "engine")
         self._fragment_names = frozenset(fragments or ())
@@ -213,6 +214,14 @@ class Update:
     on the exact JSON text. With fragments, they can also be reached as attributes:
     ``session.chat``, ``session.chat = {...}``. After ``commit`` or ``rollback`` every call
     raises MisuseError.
+
+    Use it in a ``with`` (or ``async with``) block, or end it with ``commit()`` or
+    ``rollback()`` yourself: a begun update holds its session keys until it ends, and one that
+    is only dropped ends when the garbage collector gets to it (it rolls back and emits a
+    ResourceWarning). That can be much later than you think: an update still referenced by a
+    traceback (``except Exception as error:`` keeps ``error.__traceback__``, and with it the
+    handler's frame and its variables) keeps its keys, so the next update of the same chat
+    waits up to ``lock_timeout_ms`` (10 s by default) and then raises BusyError.
     """
 
     __slots__ = ("_engine", "_update", "_pointer", "_state", "_out", "_out_ref")
@@ -230,8 +239,13 @@ class Update:
         set_field(self, "_engine", engine)
         if isinstance(update, (str, bytes)):
             set_field(self, "_update", json_argument(update, "the update"))
+        elif isinstance(update, dict):
+            set_field(self, "_update", encode(update, "the update"))
+        elif isinstance(update, Mapping):
+            set_field(self, "_update", encode(dict(update), "the update"))
         else:
-            set_field(self, "_update", encode(update if isinstance(update, dict) else dict(update)))
+            raise invalid_json(f"the update is a {type(update).__name__}, not a JSON object: an update is a JSON "
+                               "object (a dict such as {'update_id': 1, 'message': {...}}) or its JSON text")
         set_field(self, "_pointer", None)
         # One out-parameter for every call of this update (an update is used by one thread).
         out = c_void_p()
@@ -304,12 +318,31 @@ class Update:
             self.rollback()
 
     def __del__(self) -> None:
-        # An update dropped without commit or rollback: roll back, so its keys are released.
+        # An update dropped without commit or rollback: roll back, so its keys are released,
+        # then say so (a ResourceWarning, like an unclosed file): until it was collected, it
+        # held its keys and made the next update of its chats wait.
         if self._state == 1:
             try:
+                key = self._describe_keys()
                 self.rollback()
+                warnings.warn(f"an update of {key} was dropped without commit or rollback and was rolled "
+                              "back when collected; until then it held its keys, and updates of the same "
+                              "chat waited for them (BusyError after lock_timeout_ms). Use `with "
+                              "engine.update(...)`, or call commit() or rollback()",
+                              ResourceWarning, source=self)
             except Exception:
                 pass
+
+    def _describe_keys(self) -> str:
+        keys = []
+        for name in sorted(self._engine._fragment_names) or [None]:
+            try:
+                key = self.key(name)
+            except Exception:
+                key = None
+            if key is not None:
+                keys.append(f"key {key!r}" if name is None else f"fragment {name!r} (key {key!r})")
+        return ", ".join(keys) if keys else "no session key"
 
     # -- the handler's operations -----------------------------------------------------------
 

@@ -27,6 +27,9 @@ class MisuseError(BotSessionError):
 
 
 class InvalidJSONError(BotSessionError):
+    """Text that is not JSON, a value that cannot be JSON (a string with a lone surrogate such as
+    ``"\\ud800"``, ``float("nan")``, a circular structure), or an update that is not a JSON
+    object."""
     status = 3
 
 
@@ -75,6 +78,13 @@ class PartialCommitError(BotSessionError):
     status = 12
 
 
+class NotJSONError(InvalidJSONError, TypeError):
+    """A value of a type JSON does not have (a set, bytes, an arbitrary object, a dict with tuple
+    keys): sessions hold JSON (dict, list, str, int, float, bool, None). Both an
+    InvalidJSONError (status 3) and a TypeError, so ``except TypeError`` still catches it."""
+
+
+# Statuses to classes: only the direct subclasses (NotJSONError is raised by the binding itself).
 _BY_STATUS: Dict[int, Type[BotSessionError]] = {cls.status: cls for cls in BotSessionError.__subclasses__()}
 
 # The exception a Python callback raised during the C call now running on this thread, and how
@@ -123,6 +133,14 @@ def misuse(message: str) -> MisuseError:
     return MisuseError(MisuseError.status, message)
 
 
+def invalid_json(message: str) -> InvalidJSONError:
+    return InvalidJSONError(InvalidJSONError.status, message)
+
+
+def not_json(message: str) -> NotJSONError:
+    return NotJSONError(NotJSONError.status, message)
+
+
 def invalid_option(message: str) -> InvalidOptionError:
     return InvalidOptionError(InvalidOptionError.status, message)
 
@@ -146,6 +164,6 @@ def filling_callback(produce: Callable[[], Any], out: int) -> int:
     def fill() -> None:
         value = produce()
         if value is not None:
-            _native.buffer_set(out, encode(value))
+            _native.buffer_set(out, encode(value, "the callback's value"))
 
     return guarded(fill)

@@ -46,7 +46,7 @@ class Store(Closable):
         ``file:DIR``. Keyword arguments are the store's options (``ttl_ms=``, ``table=``,
         ``synchronous=``, ``busy_timeout_ms=``); unknown ones raise InvalidOptionError."""
         out = c_void_p()
-        check(lib.botsession_store_open(c_text(uri, "uri"), encode(options) if options else None, byref(out)))
+        check(lib.botsession_store_open(c_text(uri, "uri"), encode(options, "the store options") if options else None, byref(out)))
         return cls(out.value)
 
     @classmethod
@@ -68,7 +68,7 @@ class Store(Closable):
             options["max_value_bytes"] = max_value_bytes
         out = c_void_p()
         with self._handle as pointer:
-            check(lib.botsession_store_enhance(pointer, encode(options) if options else None, byref(out)))
+            check(lib.botsession_store_enhance(pointer, encode(options, "the store options") if options else None, byref(out)))
         return EnhancedStore(out.value, keep=(self,))
 
     # -- direct operations ------------------------------------------------------------------
