@@ -111,11 +111,13 @@ static void applied_once(const char *name, botsession_store *chat_store, botsess
     printf("  %s: each change applied once\n", name);
 }
 
-static botsession_store *open_store(const char *uri) {
+static botsession_store *open_with(const char *uri, const char *options) {
     botsession_store *s = NULL;
-    if (botsession_store_open(uri, NULL, &s) != BOTSESSION_OK) FAIL("opening %s: %s", uri, botsession_last_error());
+    if (botsession_store_open(uri, options, &s) != BOTSESSION_OK) FAIL("opening %s: %s", uri, botsession_last_error());
     return s;
 }
+
+static botsession_store *open_store(const char *uri) { return open_with(uri, NULL); }
 
 /* `applied_once` with stores opened from two URIs, and outside handles of their own. */
 static void applied_once_on(const char *name, const char *chat_uri, const char *user_uri) {
@@ -324,6 +326,20 @@ int main(void) {
     applied_once_on("a SQLite file with a file store", a, b);
     applied_once_on("a file store with a SQLite file", b, a);
     no_deadlock("a SQLite file with a file store", a, b);
+
+    /* Two tables of one SQLite file: two stores, but one writer per file, so the second joins
+     * the first one's transaction (a second BEGIN IMMEDIATE would wait for the first). */
+    snprintf(a, sizeof a, "sqlite:%s/tables.db", test_dir);
+    {
+        const char *chats = "{\"table\": \"chats\"}", *users = "{\"table\": \"users\"}";
+        botsession_store *chat = open_with(a, chats), *user = open_with(a, users);
+        botsession_store *outside_chat = open_with(a, chats), *outside_user = open_with(a, users);
+        applied_once("two tables of one SQLite file", chat, user, outside_chat, outside_user);
+        botsession_store_close(chat);
+        botsession_store_close(user);
+        botsession_store_close(outside_chat);
+        botsession_store_close(outside_user);
+    }
 
     /* The same file behind an enhancer and plain: one store identity, one transaction. */
     snprintf(a, sizeof a, "sqlite:%s/enhanced.db", test_dir);

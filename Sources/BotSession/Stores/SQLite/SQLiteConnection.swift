@@ -16,7 +16,8 @@ private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 final class SQLiteConnection {
     let db: OpaquePointer
     let path: String
-    private let table: String
+    /// The store's table, quoted.
+    let table: String
     private let busyTimeoutMs: Int32
 
     /// The statements every operation uses, prepared once per connection.
@@ -67,6 +68,9 @@ final class SQLiteConnection {
     private let statements: Statements
     /// Key iteration is rare: its statements are prepared on first use.
     private var pageStatements: [OpaquePointer] = []
+    /// Statements for other tables of this file, whose stores joined a transaction of this
+    /// connection (`apply(_:table:)`).
+    private var otherTables: [String: Statements] = [:]
 
     /// Keys per page of key iteration.
     static let pageSize: Int32 = 256
@@ -108,7 +112,7 @@ final class SQLiteConnection {
     }
 
     deinit {
-        for statement in statements.all + pageStatements {
+        for statement in statements.all + pageStatements + otherTables.values.flatMap(\.all) {
             sqlite3_finalize(statement)
         }
         sqlite3_close_v2(db)
@@ -199,28 +203,45 @@ final class SQLiteConnection {
 
     /// Applies one change inside the caller's transaction (or as its own statement), its
     /// expectation checked: CONFLICT when it no longer holds and the change is required.
-    func apply(_ change: StoreChange) throws(BotSessionError) {
+    /// `table` (quoted) names another table of this file, for a store on that table that
+    /// joins this connection's transaction (see `SQLiteStore.prepare`).
+    func apply(_ change: StoreChange, table other: String? = nil) throws(BotSessionError) {
+        let st = try statements(for: other)
         let applied: Bool
         switch change {
         case .write(let key, let value, .absent, _):
-            try run(statements.insertIfAbsent, [key.bytes, value.bytes], "inserting key \(key)")
+            try run(st.insertIfAbsent, [key.bytes, value.bytes], "inserting key \(key)")
             applied = sqlite3_changes(db) == 1
         case .write(let key, let value, .version(.counter(let version)), _):
-            try run(statements.updateIfVersion, [key.bytes, value.bytes], version: version, "writing key \(key)")
+            try run(st.updateIfVersion, [key.bytes, value.bytes], version: version, "writing key \(key)")
             applied = sqlite3_changes(db) == 1
         case .write(let key, let value, _, _):
-            try write(key, value)
+            try run(st.upsert, [key.bytes, value.bytes], "writing key \(key)")
             applied = true
         case .delete(let key, .version(.counter(let version))):
-            try run(statements.deleteIfVersion, [key.bytes], version: version, "deleting key \(key)")
+            try run(st.deleteIfVersion, [key.bytes], version: version, "deleting key \(key)")
             applied = sqlite3_changes(db) == 1
         case .delete(let key, .absent):
-            applied = try !has(key)
+            let s = st.has
+            defer { sqlite3_reset(s); sqlite3_clear_bindings(s) }
+            bind(s, 1, key.bytes)
+            let rc = sqlite3_step(s)
+            guard rc == SQLITE_DONE || rc == SQLITE_ROW else { throw failure(rc, "looking up key \(key)") }
+            applied = rc == SQLITE_DONE
         case .delete(let key, _):
-            try delete(key)
+            try run(st.delete, [key.bytes], "deleting key \(key)")
             applied = true
         }
         if !applied { try change.expectationFailed(in: "SQLite database '\(path)'") }
+    }
+
+    /// This connection's statements for `table` (quoted; nil for its own), prepared on first use.
+    private func statements(for table: String?) throws(BotSessionError) -> Statements {
+        guard let table, table != self.table else { return statements }
+        if let prepared = otherTables[table] { return prepared }
+        let prepared = try Statements.prepare(db, path, table: table)
+        otherTables[table] = prepared
+        return prepared
     }
 
     /// Runs a statement that returns no rows: `texts` bound as ?1, ?2..., then `version` after

@@ -44,6 +44,8 @@ public final class SQLiteStore: SessionStore, @unchecked Sendable {
     /// The file's absolute path, for reopening in a forked child that may have changed its
     /// working directory since.
     private let canonicalPath: String
+    /// The table's name, quoted.
+    private let quotedTable: String
 
     /// Opens (creating if needed) the database at `path`; `":memory:"` is a private in-memory
     /// database. Fails with STORAGE when the file cannot be opened or is not a database.
@@ -51,7 +53,7 @@ public final class SQLiteStore: SessionStore, @unchecked Sendable {
         guard !path.isEmpty else {
             throw BotSessionError(.invalidOption, "the sqlite store needs a path: sqlite:PATH, or sqlite::memory: for a private in-memory database")
         }
-        _ = try SQLTable.quoted(options.table)
+        quotedTable = try SQLTable.quoted(options.table)
         self.path = path
         self.options = options
         openedIn = ForkGeneration.current
@@ -116,7 +118,16 @@ public final class SQLiteStore: SessionStore, @unchecked Sendable {
     /// busy_timeout_ms, whichever is shorter) and every change applied inside the transaction,
     /// its version checked: nothing is visible to others until `write` commits. The store's
     /// connection stays reserved for this commit until then.
+    ///
+    /// A store on another table of the same file, prepared next by the same thread (the same
+    /// update's commit), joins this transaction instead: a file has one writer at a time, and a
+    /// second `BEGIN IMMEDIATE` would wait for the first until it timed out.
     public func prepare(_ changes: [StoreChange], timeoutMs: Int64) throws(BotSessionError) -> any PreparedCommit {
+        let slot = SQLiteStore.transactionSlot(canonicalPath)
+        if path != ":memory:", let owner = SQLiteStore.openTransactions.withLock({ $0[slot] }) {
+            for change in changes { try owner.connection.apply(change, table: quotedTable) }
+            return Joined()
+        }
         lock.lock()
         do throws(BotSessionError) {
             let c = try ownConnection()
@@ -127,22 +138,34 @@ public final class SQLiteStore: SessionStore, @unchecked Sendable {
                 c.rollbackTransaction()
                 throw error
             }
-            return Prepared(store: self, connection: c)
+            let prepared = Prepared(store: self, connection: c, slot: path == ":memory:" ? nil : slot)
+            if let slot = prepared.slot { SQLiteStore.openTransactions.withLock { $0[slot] = prepared } }
+            return prepared
         } catch {
             lock.unlock()
             throw error
         }
     }
 
+    /// The transactions `prepare` holds open, by thread and file (and fork generation, so a
+    /// child never finds its parent's).
+    private static let openTransactions = LockedValue<[String: Prepared]>([:])
+
+    private static func transactionSlot(_ file: String) -> String {
+        "\(ForkGeneration.current)/\(pthread_self())/\(file)"
+    }
+
     /// A transaction opened by `prepare`, holding the store's lock until it ends.
     private final class Prepared: PreparedCommit {
         private let store: SQLiteStore
-        private let connection: SQLiteConnection
+        let connection: SQLiteConnection
+        let slot: String?
         private var ended = false
 
-        init(store: SQLiteStore, connection: SQLiteConnection) {
+        init(store: SQLiteStore, connection: SQLiteConnection, slot: String?) {
             self.store = store
             self.connection = connection
+            self.slot = slot
         }
 
         deinit { abort() }
@@ -150,7 +173,7 @@ public final class SQLiteStore: SessionStore, @unchecked Sendable {
         func write() throws(BotSessionError) {
             guard !ended else { return }
             ended = true
-            defer { store.lock.unlock() }
+            defer { end() }
             try connection.commitTransaction()
         }
 
@@ -158,8 +181,20 @@ public final class SQLiteStore: SessionStore, @unchecked Sendable {
             guard !ended else { return }
             ended = true
             connection.rollbackTransaction()
+            end()
+        }
+
+        private func end() {
+            if let slot { SQLiteStore.openTransactions.withLock { _ = $0.removeValue(forKey: slot) } }
             store.lock.unlock()
         }
+    }
+
+    /// A store's part of a transaction that another store of the same file opened: that one's
+    /// commit or rollback covers it.
+    private final class Joined: PreparedCommit {
+        func write() throws(BotSessionError) {}
+        func abort() {}
     }
 
     /// Entries in key byte order, a page at a time: the keys in [prefix, successor(prefix)).
