@@ -1,6 +1,16 @@
 /// Helpers for byte strings: keys and JSON texts are bytes, never Swift `String` values, so that
 /// canonically equivalent but different texts stay different.
 enum Bytes {
+    /// The value of the hexadecimal digit `b` (either case), or nil.
+    static func hexValue(_ b: UInt8) -> UInt8? {
+        switch b {
+        case 0x30...0x39: b - 0x30
+        case 0x41...0x46: b - 0x41 + 10
+        case 0x61...0x66: b - 0x61 + 10
+        default: nil
+        }
+    }
+
     /// `text` as its UTF-8 bytes.
     static func of(_ text: String) -> [UInt8] { Array(text.utf8) }
 

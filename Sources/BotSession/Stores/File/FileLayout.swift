@@ -67,14 +67,7 @@ enum FileLayout {
     }
 
     static func decode(_ name: [UInt8]) -> [UInt8]? {
-        func hex(_ c: UInt8) -> UInt8? {
-            switch c {
-            case 0x30...0x39: c - 0x30
-            case 0x41...0x46: c - 0x41 + 10
-            case 0x61...0x66: c - 0x61 + 10
-            default: nil
-            }
-        }
+        let hex = Bytes.hexValue
         var out: [UInt8] = []
         var i = 1
         while i < name.count {

@@ -119,14 +119,7 @@ enum PostgreSQLSecrets {
 
     /// `text` with `%XX` escapes decoded (a malformed escape stays as it is).
     static func percentDecoded(_ text: [UInt8]) -> [UInt8] {
-        func hex(_ b: UInt8) -> UInt8? {
-            switch b {
-            case 0x30...0x39: b - 0x30
-            case 0x41...0x46: b - 0x41 + 10
-            case 0x61...0x66: b - 0x61 + 10
-            default: nil
-            }
-        }
+        let hex = Bytes.hexValue
         var out: [UInt8] = []
         var i = 0
         while i < text.count {
