@@ -104,14 +104,14 @@ hygiene:
 
 # The C tests against the library built with a sanitizer (scripts/sanitizer-test.sh says how).
 test-asan: test-deps
-	scripts/with-postgres.sh scripts/sanitizer-test.sh address
+	SWIFT=$(SWIFT) scripts/with-postgres.sh scripts/sanitizer-test.sh address
 
 test-tsan: test-deps
-	scripts/with-postgres.sh scripts/sanitizer-test.sh thread
+	SWIFT=$(SWIFT) scripts/with-postgres.sh scripts/sanitizer-test.sh thread
 
 # libFuzzer targets in Tests/fuzz/, seeds in Tests/fuzz/corpus/<target>/ (scripts/fuzz.sh).
 fuzz: test-deps
-	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
+	SWIFT=$(SWIFT) FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 
 # kill -9 at random points of commits; every acknowledged commit must survive, untorn.
 test-crash: stage build/tests/crash_kill
