@@ -1,7 +1,13 @@
 # BotSession
 #
 #   make build     builds libbotsession.so (release) into .build/release
-#   make test      every test suite: Swift tests, C tests under valgrind, the ABI check
+#   make test      every test suite: the tracked-files check, Swift tests, the ABI check, C tests
+#                  under valgrind, Python, counting, the README, and short forms of the four below
+#                  (each stage prints "== stage X took N s")
+#   make test-asan the C tests against the library built with AddressSanitizer (and LeakSanitizer)
+#   make test-tsan the C tests against the library built with ThreadSanitizer
+#   make fuzz      libFuzzer on the C API, FUZZ_SECONDS per target (default 60; Tests/fuzz/)
+#   make test-crash  kill -9 during commits on sqlite: and file: stores, CRASH_KILLS times (300)
 #   make demo      the pizza-counter bot replaying examples/updates.jsonl on sqlite:./sessions.db
 #   make bench     SPEC §12's round-trip benchmark: BotSession against hand-written C, as ratios
 #   make install   installs the library, header and botsession.pc under PREFIX (/usr/local)
@@ -19,6 +25,12 @@ CFLAGS    ?= -O2 -g -Wall -Wextra -Werror -std=c11
 STRIP     ?= 1
 # How many round-trips `make bench` runs per contender.
 ROUND_TRIPS ?= 200000
+# The full forms of `make fuzz` and `make test-crash`; `make test` runs short ones.
+FUZZ_SECONDS ?= 60
+CRASH_KILLS  ?= 300
+TEST_FUZZ_SECONDS ?= 12
+TEST_CRASH_KILLS  ?= 40
+TIMED := scripts/timed.sh
 
 RELEASE_LIB := .build/release/libbotsession.so
 # A private install that the C tests and the demo build against, exactly as a user would.
@@ -37,7 +49,8 @@ PYTHON_ENV  := BOTSESSION_LIBRARY=$(STAGE)/lib/libbotsession.so.0 \
 C_TEST_SOURCES := $(wildcard Tests/C/test_*.c)
 C_TESTS        := $(patsubst Tests/C/%.c,build/tests/%,$(C_TEST_SOURCES))
 
-.PHONY: all build deps test-deps test swift-test c-test python-test stress venv abi-check readme-check stage demo bench install clean
+.PHONY: all build deps test-deps test swift-test c-test python-test stress venv abi-check readme-check stage demo bench install clean \
+        hygiene test-asan test-tsan fuzz test-crash
 
 all: build
 
@@ -64,15 +77,48 @@ install: build
 stage: build
 	@$(MAKE) --no-print-directory install PREFIX=$(STAGE) STRIP=0 DESTDIR= >/dev/null
 
-# The C, Python and stress tests run with a private PostgreSQL server (scripts/with-postgres.sh).
+# The C, Python, stress and sanitizer tests run with a private PostgreSQL server
+# (scripts/with-postgres.sh). The sanitizer, fuzz and crash stages run in short forms here; their
+# own targets run the full ones. Each stage prints its time (scripts/timed.sh).
 test: test-deps
-	@echo "== Swift tests (swift test)"
-	$(SWIFT) test
-	@$(MAKE) --no-print-directory abi-check
-	@$(MAKE) --no-print-directory stage venv build/tests/counting
-	scripts/with-postgres.sh $(MAKE) --no-print-directory c-test python-test stress
-	@$(MAKE) --no-print-directory readme-check
-	@echo "== all test suites passed"
+	@start=$$(date +%s); set -e; \
+	$(TIMED) hygiene $(MAKE) --no-print-directory hygiene; \
+	echo "== Swift tests (swift test)"; \
+	$(TIMED) swift-test $(SWIFT) test; \
+	$(TIMED) abi-check $(MAKE) --no-print-directory abi-check; \
+	$(TIMED) stage $(MAKE) --no-print-directory stage venv build/tests/counting; \
+	$(TIMED) c-python-stress scripts/with-postgres.sh $(MAKE) --no-print-directory c-test python-test stress; \
+	$(TIMED) readme-check $(MAKE) --no-print-directory readme-check; \
+	$(TIMED) test-asan $(MAKE) --no-print-directory test-asan; \
+	$(TIMED) test-tsan $(MAKE) --no-print-directory test-tsan; \
+	$(TIMED) fuzz $(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS); \
+	$(TIMED) test-crash $(MAKE) --no-print-directory test-crash CRASH_KILLS=$(TEST_CRASH_KILLS); \
+	echo "== all test suites passed in $$(( $$(date +%s) - start )) s"
+
+# Build outputs (ELF binaries, SQLite databases) must never be tracked by git; the self-test
+# proves the check can fail.
+hygiene:
+	@echo "== tracked files: no binaries or databases"
+	scripts/test-check-tracked-files.sh
+	scripts/check-tracked-files.sh
+
+# The C tests against the library built with a sanitizer (scripts/sanitizer-test.sh says how).
+test-asan: test-deps
+	SWIFT=$(SWIFT) scripts/with-postgres.sh scripts/sanitizer-test.sh address
+
+test-tsan: test-deps
+	SWIFT=$(SWIFT) scripts/with-postgres.sh scripts/sanitizer-test.sh thread
+
+# libFuzzer targets in Tests/fuzz/, seeds in Tests/fuzz/corpus/<target>/ (scripts/fuzz.sh).
+fuzz: test-deps
+	SWIFT=$(SWIFT) FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
+
+# kill -9 at random points of commits; every acknowledged commit must survive, untorn.
+test-crash: stage build/tests/crash_kill
+	@echo "== kill -9 during commits: $(CRASH_KILLS) kills per store"
+	@tmp=$$(mktemp -d /tmp/botsession-crash-XXXXXX); trap 'rm -rf $$tmp' EXIT; set -e; \
+	LD_LIBRARY_PATH=$(STAGE)/lib build/tests/crash_kill sqlite:$$tmp/crash.db $(CRASH_KILLS); \
+	LD_LIBRARY_PATH=$(STAGE)/lib build/tests/crash_kill file:$$tmp/crash-files $(CRASH_KILLS)
 
 swift-test: test-deps
 	$(SWIFT) test
@@ -127,6 +173,10 @@ build/tests/counting: Tests/C/counting.c Tests/C/check.h $(STAGE)/lib/pkgconfig/
 	@mkdir -p build/tests
 	$(CC) $(CFLAGS) $< -o $@ $$($(STAGE_PC) --cflags --libs botsession) -lpthread
 
+build/tests/crash_kill: Tests/crash/crash_kill.c $(STAGE)/lib/pkgconfig/botsession.pc
+	@mkdir -p build/tests
+	$(CC) $(CFLAGS) $< -o $@ $$($(STAGE_PC) --cflags --libs botsession)
+
 build/tests/%: Tests/C/%.c Tests/C/check.h $(STAGE)/lib/pkgconfig/botsession.pc
 	@mkdir -p build/tests
 	$(CC) $(CFLAGS) $< -o $@ $$($(STAGE_PC) --cflags --libs botsession sqlite3 libpq) -lpthread -ldl
@@ -167,4 +217,4 @@ bench: stage venv
 	$(PYTHON_ENV) scripts/with-postgres.sh sh -c '$(PYTHON) bench/postgres_roundtrip.py "$$BOTSESSION_TEST_POSTGRES_URI" $$(( $(ROUND_TRIPS) / 20 ))' 
 
 clean:
-	rm -rf .build build sessions.db sessions.db-wal sessions.db-shm
+	rm -rf .build .build-asan .build-tsan .build-fuzz build sessions.db sessions.db-wal sessions.db-shm
