@@ -91,7 +91,7 @@ test: test-deps
 	$(TIMED) readme-check $(MAKE) --no-print-directory readme-check; \
 	$(TIMED) test-asan $(MAKE) --no-print-directory test-asan; \
 	$(TIMED) test-tsan $(MAKE) --no-print-directory test-tsan; \
-	$(TIMED) fuzz $(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS); \
+	$(TIMED) fuzz $(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) FUZZ_SEED=1; \
 	$(TIMED) test-crash $(MAKE) --no-print-directory test-crash CRASH_KILLS=$(TEST_CRASH_KILLS); \
 	echo "== all test suites passed in $$(( $$(date +%s) - start )) s"
 
@@ -111,7 +111,7 @@ test-tsan: test-deps
 
 # libFuzzer targets in Tests/fuzz/, seeds in Tests/fuzz/corpus/<target>/ (scripts/fuzz.sh).
 fuzz: test-deps
-	SWIFT=$(SWIFT) FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
+	SWIFT=$(SWIFT) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_SEED=$(FUZZ_SEED) scripts/fuzz.sh
 
 # kill -9 at random points of commits; every acknowledged commit must survive, untorn.
 test-crash: stage build/tests/crash_kill

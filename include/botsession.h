@@ -284,7 +284,7 @@ typedef struct botsession_store_methods {
  *                      keepalives turn a dead network into STORAGE within about a minute.
  *                      Options: {"table": "sessions"}, {"connect_timeout_s": 5},
  *                      {"statement_timeout_ms": N} (none by default).
- * `options_json` is a JSON object of options, or NULL for the defaults.
+ * `options_json` is a JSON object of options, or NULL (or "") for the defaults.
  * On success *out is a new store, released with botsession_store_close().
  * Returns OK; MISUSE (NULL uri or out, uri not UTF-8); INVALID_OPTION (unknown URI scheme,
  * unknown or wrong-typed option, a PostgreSQL URI libpq cannot parse); INVALID_JSON (malformed options); STORAGE (the file or
@@ -307,7 +307,7 @@ int botsession_store_custom(const botsession_store_methods *methods, void *user_
  * stored in grammY's wrapper, {"v": version, "__d": data, "e": expiry_ms}, with "v" only when
  * migrations are registered and "e" only with a lifetime, so grammY bots can share the data.
  * Data without "__d" (written before the enhancer) reads as {"__d": data}. Options (a JSON
- * object, or NULL): {"max_value_bytes": N} (default 1 MiB): a migration's result larger than
+ * object, NULL or ""): {"max_value_bytes": N} (default 1 MiB): a migration's result larger than
  * that is TOO_BIG (from botsession_store_read, botsession_begin, a lazy botsession_get) and
  * nothing is written. {"ttl_ms": N}: every write stamps e = now + N; data whose e has passed
  * reads as absent and is deleted; data without e (null included) is stamped (and written back,
@@ -401,7 +401,7 @@ void botsession_store_close(botsession_store *s);
  * Engines
  * ------------------------------------------------------------------------------------------- */
 
-/* Makes an engine from a JSON object of options (NULL for the defaults):
+/* Makes an engine from a JSON object of options (NULL or "" for the defaults):
  *   "key":     how the session key is found in an update: "chat" (default, grammY's
  *              ctx.chatId), "user", "user-chat" ("<user>/<chat>"), "chat-topic"
  *              ("<chat>/<thread>" in forum topics), "business" (the business connection id).
@@ -413,8 +413,9 @@ void botsession_store_close(botsession_store *s);
  *              sessions per update, each with its own options and store. Cannot be combined
  *              with the four options above at the top level.
  *   "max_value_bytes": the largest value botsession_set accepts (default 1048576).
- *   "lock_timeout_ms": how long begin waits for a key another update holds (default 10000; 0
- *              fails at once with BUSY).
+ *   "lock_timeout_ms": how long begin waits for a key another update holds, and how long a
+ *              commit waits for a store's lock (the file store's folder locks, the locks of an
+ *              update spanning several stores; default 10000; 0 fails at once with BUSY).
  * On success *out is a new engine, released with botsession_engine_free().
  * Returns OK; MISUSE (NULL out); INVALID_JSON; INVALID_OPTION (unknown or wrong-typed option,
  * unknown key strategy, duplicate option); ERROR (follow_chat_migrations: not available in this

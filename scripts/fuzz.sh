@@ -37,7 +37,9 @@ for t in "${targets[@]}"; do
     tmp=$(mktemp -d /tmp/botsession-fuzz-XXXXXX)
     echo "== fuzz: $t for $seconds s (seeds: Tests/fuzz/corpus/$t, $(ls "Tests/fuzz/corpus/$t" | wc -l) files)"
     # -timeout: an input that hangs for 10 s is a failure too. The log's last lines say what happened.
-    if ! FUZZ_TMPDIR="$tmp" "$out/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
+    # FUZZ_SEED (make test sets it) fixes libFuzzer's random choices, so the short run in
+    # make test explores the same inputs on every machine instead of failing at random.
+    if ! FUZZ_TMPDIR="$tmp" "$out/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 ${FUZZ_SEED:+-seed="$FUZZ_SEED"} \
             -print_final_stats=1 -artifact_prefix="$out/crashes/$t-" \
             "$out/corpus/$t" "Tests/fuzz/corpus/$t" >"$out/$t.log" 2>&1; then
         rm -rf "$tmp"

@@ -189,9 +189,8 @@ import Testing
         #expect(users.counts == [5, 4, 1])
     }
 
-    @Test func fragmentsInOneTransactionalStoreCommitTogether() throws {
+    @Test func fragmentsInOneStoreCommitTogether() throws {
         let store = CountingStore()
-        store.transactional = true
         let e = try Engine(json: "{\"fragments\": {\"a\": {\"prefix\": \"a:\"}, \"b\": {\"prefix\": \"b:\"}}}")
         try e.setStore(store, fragment: "a")
         try e.setStore(store, fragment: "b")

@@ -29,9 +29,6 @@ final class CountingStore: SessionStore, @unchecked Sendable {
     let identity: String
     let clock = ReplaceableClock()
     var hasExpiry: Bool { false }
-    /// Whether it claims all-or-nothing commits (it applies them one by one either way).
-    var transactional = false
-    var isTransactional: Bool { transactional }
     private(set) var reads = 0, writes = 0, deletes = 0, commits = 0
     private(set) var log: [String] = []
 

@@ -201,9 +201,24 @@ static void test_released_handles(void) {
     CHECK(results[2] == BOTSESSION_MISUSE);
 }
 
+/* Under AddressSanitizer (make test-asan), the use after free this test makes on purpose is
+ * reported and aborts, as it should: the check is valgrind's and the plain build's. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define BUILT_WITH_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define BUILT_WITH_ASAN 1
+#endif
+
 int main(void) {
     test_wrong_kinds();
+#ifndef BUILT_WITH_ASAN
     test_released_handles();
+#else
+    printf("  released handles: skipped under AddressSanitizer (a use after free on purpose)\n");
+#endif
     report_passed("test_handles");
     return 0;
 }

@@ -164,6 +164,9 @@ static void test_sqlite_store(void) {
 
     /* Options and bad paths. */
     CHECK_RC(botsession_store_open(uri, "{\"table\": \"x\\\"; DROP TABLE sessions; --\"}", &s), BOTSESSION_INVALID_OPTION);
+    /* SQLite's own names (found by make fuzz: it was STORAGE). */
+    CHECK_RC(botsession_store_open(uri, "{\"table\": \"SQLite_sessions\"}", &s), BOTSESSION_INVALID_OPTION);
+    CHECK_ERROR_HAS("reserved by SQLite");
     CHECK_ERROR_HAS("table name");
     CHECK_RC(botsession_store_open(uri, "{\"table\": \"\"}", &s), BOTSESSION_INVALID_OPTION);
     CHECK_RC(botsession_store_open(uri, "{\"synchronous\": \"sometimes\"}", &s), BOTSESSION_INVALID_OPTION);

@@ -4,7 +4,7 @@
  * (mode bit 0) a ttl_ms and a fixed clock, and (bit 1) two migrations, one wrapping the data and
  * one dropping data that mentions "drop".
  * Invariants: has and read agree (status, and presence); what read returns is JSON and a second
- * read returns the same (housekeeping converges; see same_value_text for whitespace); iteration gives the same entry or nothing, or
+ * read returns the same text (housekeeping converges); iteration gives the same entry or nothing, or
  * fails as read does; migrations and the store only ever get JSON from the library; the custom
  * store is released exactly once when the last handle is closed.
  */
@@ -62,21 +62,9 @@ static int drop(void *ud, const char *old, botsession_buffer *out) {
     return 0;
 }
 
-/* a and b are equal but for JSON whitespace around the value. KNOWN DEVIATION (reported with
- * issue 8's fuzzing): the enhancer returns legacy data (no "__d") as its exact text, leading and
- * trailing whitespace included, but data inside a wrapper without the whitespace around it, so
- * "\t[2]" reads as "[2]" once ttl_ms stamps it (corpus: ws-legacy-stamp), and a value written
- * as " [1] " reads back as "[1]". SPEC says values keep their exact text; once the enhancer does,
- * compare with streq here. */
-static int same_value_text(const char *a, const char *b) {
-    if (!a || !b) return a == b;
-    a = json_ws(a); b = json_ws(b);
-    size_t la = strlen(a), lb = strlen(b);
-    while (la && strchr(" \t\n\r", a[la - 1])) la--;
-    while (lb && strchr(" \t\n\r", b[lb - 1])) lb--;
-    return la == lb && memcmp(a, b, la) == 0;
-}
-
+/* The enhancer keeps a value's text but not the whitespace around it (a value written as
+ * " [1] " reads back as "[1]", README). Two reads of the same data agree exactly: legacy
+ * "\t[2]" reads as "[2]" before and after ttl_ms stamps it (corpus: ws-legacy-stamp). */
 #define READ_STATUSES BOTSESSION_OK, BOTSESSION_INVALID_JSON, BOTSESSION_MIGRATION
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -110,7 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     char *again = UNSET;
     int rc2 = STATUS(botsession_store_read(s, "k", &again), READ_STATUSES);
-    FUZZ_CHECK(rc2 == rc && same_value_text(again, json), "read gave %s \"%s\", then %s \"%s\"", botsession_status_name(rc), json,
+    FUZZ_CHECK(rc2 == rc && streq(again, json), "read gave %s \"%s\", then %s \"%s\"", botsession_status_name(rc), json,
                botsession_status_name(rc2), again);
     botsession_free(again);
 
@@ -120,7 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int irc = STATUS(botsession_iter_next(it, &k, &v), READ_STATUSES);
     FUZZ_CHECK(irc == rc, "read gave %s, iteration %s", botsession_status_name(rc), botsession_status_name(irc));
     if (irc == BOTSESSION_OK)
-        FUZZ_CHECK(json ? streq(k, "k") && same_value_text(v, json) : k == NULL && v == NULL,
+        FUZZ_CHECK(json ? streq(k, "k") && streq(v, json) : k == NULL && v == NULL,
                    "read gave \"%s\", iteration \"%s\" = \"%s\"", json, k, v);
     else
         FUZZ_CHECK(k == NULL && v == NULL, "a failed iter_next left a key or value");

@@ -12,7 +12,7 @@
                "\"chat\":{\"id\":-100123,\"type\":\"group\"},\"from\":{\"id\":42,\"is_bot\":false,\"first_name\":\"A\"}}}"
 
 static void check_json_verdict(const char *call, int rc, const char *options) {
-    /* The library takes "" as NULL (the defaults); the header only documents NULL. */
+    /* The library takes "" as NULL (the defaults), as the header says. */
     int valid = json_valid(options) || options[0] == 0;
     FUZZ_CHECK((rc == BOTSESSION_INVALID_JSON) == !valid, "%s gave %s for %s JSON", call, botsession_status_name(rc),
                valid ? "valid" : "invalid");

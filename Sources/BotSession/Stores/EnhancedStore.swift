@@ -41,7 +41,6 @@ public final class EnhancedStore: SessionStore, @unchecked Sendable {
     /// The same data as the inner store, so the same key locks and clash checks.
     public var identity: String { inner.identity }
     public var hasExpiry: Bool { ttlMs != nil || inner.hasExpiry }
-    public var isTransactional: Bool { inner.isTransactional }
 
     private let lock = PThreadMutex()
     /// Sorted by version.
@@ -251,7 +250,9 @@ public final class EnhancedStore: SessionStore, @unchecked Sendable {
     private static func unwrap(_ text: JSONText, key: SessionKey) throws(BotSessionError) -> Wrapper {
         try text.bytes.withUnsafeBufferPointer { (p) throws(BotSessionError) -> Wrapper in
             try JSONDocument.parse(p, what: "the value under key \(key)") { (doc) throws(BotSessionError) -> Wrapper in
-                guard let data = doc.member(doc.root, "__d") else { return Wrapper(data: text.bytes) }
+                // The data's own text, without whitespace around it: legacy data reads the same
+                // before and after it is stamped into a wrapper.
+                guard let data = doc.member(doc.root, "__d") else { return Wrapper(data: doc.raw(doc.root)) }
                 var wrapper = Wrapper(data: doc.raw(data))
                 if let v = doc.present(doc.root, "v") {
                     if let version = doc.number(v) {

@@ -16,8 +16,6 @@ public final class MemoryStore: SessionStore, @unchecked Sendable {
     public let clock = ReplaceableClock()
     public let ttlMs: Int64?
     public var hasExpiry: Bool { ttlMs != nil }
-    /// A commit takes the store's lock once: all of its changes or none.
-    public var isTransactional: Bool { true }
 
     private let lock = PThreadMutex()
     /// Entries in order (insertion order; with a ttl, last-write order, which is expiry order);
@@ -64,6 +62,7 @@ public final class MemoryStore: SessionStore, @unchecked Sendable {
         }
     }
 
+    /// All of the changes under one take of the store's lock: all or none are seen.
     public func commit(_ changes: [StoreChange], timeoutMs: Int64) throws(BotSessionError) {
         let now = ttlMs == nil ? 0 : now()
         lock.withLock {

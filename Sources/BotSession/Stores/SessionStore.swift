@@ -129,9 +129,6 @@ public protocol SessionStore: AnyObject, Sendable {
     /// A cursor over the entries whose keys start with `prefix` (all of them for `[]`).
     func cursor(prefix: [UInt8]) throws(BotSessionError) -> any StoreCursor
 
-    /// Whether `commit` applies all its changes or none (a database transaction).
-    var isTransactional: Bool { get }
-
     /// Applies the changes of one update's commit, all of them or (for a store without
     /// transactions, on a failure while writing) as many as it could, saying so with PARTIAL.
     /// A CONFLICT means nothing was written. Waits at most `timeoutMs` for a lock of its own
@@ -230,8 +227,6 @@ extension SessionStore {
     public func setClock(_ clock: Clock?) { self.clock.set(clock) }
 
     public func now() -> Int64 { clock.now() }
-
-    public var isTransactional: Bool { false }
 
     public var hasExpiry: Bool { false }
 }

@@ -27,7 +27,6 @@ public final class PostgreSQLStore: SessionStore, @unchecked Sendable {
 
     public let identity: String
     public let clock = ReplaceableClock()
-    public var isTransactional: Bool { true }
     public let options: Options
 
     private let settings: [(String, String)]

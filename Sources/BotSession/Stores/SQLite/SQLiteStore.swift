@@ -33,7 +33,6 @@ public final class SQLiteStore: SessionStore, @unchecked Sendable {
 
     public let identity: String
     public let clock = ReplaceableClock()
-    public var isTransactional: Bool { true }
     public let path: String
     public let options: Options
 
@@ -54,6 +53,10 @@ public final class SQLiteStore: SessionStore, @unchecked Sendable {
             throw BotSessionError(.invalidOption, "the sqlite store needs a path: sqlite:PATH, or sqlite::memory: for a private in-memory database")
         }
         quotedTable = try SQLTable.quoted(options.table)
+        // SQLite keeps names starting with "sqlite_" (any case) for itself (found by make fuzz).
+        if options.table.lowercased().hasPrefix("sqlite_") {
+            throw BotSessionError(.invalidOption, "table name '\(options.table)' is reserved by SQLite (names starting with sqlite_ are its own); choose another table name")
+        }
         self.path = path
         self.options = options
         openedIn = ForkGeneration.current
