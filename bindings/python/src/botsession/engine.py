@@ -146,7 +146,9 @@ class Engine(Closable):
     def run(self, update: Union[Mapping[str, Any], str, bytes], handler: Callable[["Update"], T], *, attempts: int = 3) -> T:
         """Runs ``handler(session)`` for ``update`` and commits, re-running it from the start
         (at most ``attempts`` times in all) when the commit reports a concurrent writer
-        (ConflictError). A re-run repeats the handler's side effects, so send replies after
+        (ConflictError), which always means nothing was written. PartialCommitError (a commit
+        that failed after writing some of its stores) is never re-run: the handler's change
+        would apply twice. A re-run repeats the handler's side effects, so send replies after
         the update is committed, with what the handler returns."""
         for attempt in range(1, attempts + 1):
             try:
