@@ -13,6 +13,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Type
 from . import _native
 from ._native import lib
 from ._text import c_text, decode, encode, json_argument, optional_text
+from ._aio import IOThreads
 from ._handle import Closable, Handle
 from .errors import ConflictError, _pending_threads, check, filling_callback, guarded, invalid_json, invalid_option, misuse
 from .store import Store
@@ -78,6 +79,7 @@ class Engine(Closable):
         fragments: Optional[Mapping[str, Fragment]] = None,
         max_value_bytes: Optional[int] = None,
         lock_timeout_ms: Optional[int] = None,
+        io_threads: Optional[int] = None,
     ) -> None:
         single = Fragment(store=store, key=key, prefix=prefix, initial=initial, lazy=lazy)
         if fragments is not None and single != Fragment():
@@ -92,6 +94,8 @@ class Engine(Closable):
         if lock_timeout_ms is not None:
             options["lock_timeout_ms"] = lock_timeout_ms
 
+        # Store I/O of the asyncio API runs in these threads (`run_io`).
+        self._io = IOThreads(io_threads, "botsession-io")
         out = c_void_p()
         check(lib.botsession_engine_new(encode(options, "the engine options"), byref(out)))
         # Closing waits for a begin in flight on another thread (Handle).
@@ -176,11 +180,19 @@ class Engine(Closable):
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
+    async def run_io(self, function: Callable[..., T], *args: Any) -> T:
+        """``function(*args)`` in one of this engine's I/O threads (``io_threads``, default 8):
+        how asyncio code (the adapters) calls a store without blocking the event loop."""
+        return await self._io.run(function, *args)
+
     def close(self) -> None:
         """Releases the engine; updates still open keep it alive until they end."""
         handle = getattr(self, "_handle", None)  # absent when __init__ failed early
         if handle is not None:
             handle.close()
+        io = getattr(self, "_io", None)
+        if io is not None:
+            io.shutdown()
 
 
 def _key_callback(function: KeyFunction) -> Callable[[Optional[int], bytes, int], int]:
