@@ -93,12 +93,18 @@
  * each store written; a failure in that last phase (an I/O error, a server gone mid-commit)
  * after some stores were written is BOTSESSION_PARTIAL: the message names what was and was not
  * written, and the handler must not run again (its change would apply twice), which is why
- * the loop re-runs nothing but CONFLICT. A custom store's methods run in the write phase while
- * the other stores' locks are held: they must not use those stores themselves.
+ * the loop re-runs nothing but CONFLICT. Stores that take no lock and check nothing (memory,
+ * custom) are written last, after the others released their locks, so a custom store's methods
+ * never run while a lock of another store is held (a failure there, after the others were
+ * written, is PARTIAL). A PostgreSQL connection lost during COMMIT leaves the outcome unknown:
+ * PARTIAL too.
  *
  * fork(). Handles created before fork() must not be used in the child; create new ones there.
  * Every process-wide table and mutex (the key locks above all) is reset in the child, so a child
- * with fresh handles never waits for a key that a thread of the parent held at the fork. (A
+ * with fresh handles never waits for a key that a thread of the parent held at the fork; the
+ * child closes its copies of the file store's locked descriptors, and fork() waits for SQLite
+ * statements and transactions in flight in other threads (SQLite shares a file's lock state
+ * among a process's connections, so a child forked inside a write could never write). (A
  * SQLite or PostgreSQL store that notices it runs in a child opens connections of its own
  * rather than sharing the parent's; SQLite reopens the file by its absolute path, so a child
  * that changed directory still finds it.)

@@ -146,11 +146,93 @@ static void relative_path_after_chdir(void) {
     printf("  an inherited SQLite handle reopens its file by its canonical path after chdir\n");
 }
 
+/* Forks while another thread is in the middle of commits that span a SQLite file and a file
+ * store (inside SQLite, holding a folder's flock, between prepare and write): every child,
+ * with fresh handles, commits both stores at once; nothing of the parent's stays locked in it.
+ * A child that hangs is ended by alarm() and fails. */
+static char mixed_sqlite[400], mixed_files[400];
+static volatile int stop_committing;
+
+static botsession_engine *mixed_engine(int lock_timeout_ms) {
+    char options[300];
+    snprintf(options, sizeof options, "{\"lock_timeout_ms\": %d, \"fragments\": {\"a\": {\"prefix\": \"a:\", \"initial\": 0},"
+             " \"b\": {\"prefix\": \"b:\", \"initial\": 0}}}", lock_timeout_ms);
+    botsession_store *sqlite, *files;
+    botsession_engine *e;
+    if (botsession_store_open(mixed_sqlite, NULL, &sqlite) || botsession_store_open(mixed_files, NULL, &files) ||
+        botsession_engine_new(options, &e) || botsession_engine_set_store(e, "a", sqlite) ||
+        botsession_engine_set_store(e, "b", files))
+        return NULL;
+    botsession_store_close(sqlite);
+    botsession_store_close(files);
+    return e;
+}
+
+/* One update of both fragments of `chat`, plus one each. */
+static int bump_both(botsession_engine *e, int chat) {
+    char update_json[160], *json = NULL, next[32];
+    snprintf(update_json, sizeof update_json, "{\"message\":{\"chat\":{\"id\":%d}}}", chat);
+    botsession_update *u;
+    int rc = botsession_begin(e, update_json, &u);
+    if (rc) return rc;
+    const char *names[] = {"a", "b"};
+    for (int i = 0; i < 2; i++) {
+        if ((rc = botsession_get(u, names[i], &json)) != BOTSESSION_OK) { botsession_rollback(u); return rc; }
+        snprintf(next, sizeof next, "%ld", atol(json) + 1);
+        botsession_free(json);
+        if ((rc = botsession_set(u, names[i], next)) != BOTSESSION_OK) { botsession_rollback(u); return rc; }
+    }
+    return botsession_commit(u);
+}
+
+static void *committer(void *arg) {
+    botsession_engine *e = arg;
+    while (!stop_committing) {
+        int rc = bump_both(e, 1);
+        if (rc != BOTSESSION_OK && rc != BOTSESSION_CONFLICT && rc != BOTSESSION_BUSY) return "a commit failed";
+    }
+    return NULL;
+}
+
+static void child_commits_both(void) {
+    alarm(60);
+    botsession_engine *e = mixed_engine(5000);
+    if (!e) child_says(30);
+    int rc = BOTSESSION_CONFLICT;
+    for (int attempt = 0; attempt < 50 && (rc == BOTSESSION_CONFLICT || rc == BOTSESSION_BUSY); attempt++) rc = bump_both(e, 1);
+    if (rc != BOTSESSION_OK) {
+        fprintf(stderr, "child: %s: %s\n", botsession_status_name(rc), botsession_last_error());
+        child_says(31);
+    }
+    botsession_engine_free(e);
+    child_says(0);
+}
+
+static void fork_during_commits(void) {
+    snprintf(mixed_sqlite, sizeof mixed_sqlite, "sqlite:%s/mixed.db", test_dir);
+    snprintf(mixed_files, sizeof mixed_files, "file:%s/mixed-files", test_dir);
+    botsession_engine *e = mixed_engine(10000);
+    CHECK(e != NULL);
+    pthread_t thread;
+    CHECK(pthread_create(&thread, NULL, committer, e) == 0);
+    for (int i = 0; i < 12; i++) {
+        usleep(2000);
+        int verdict = in_child(child_commits_both);
+        if (verdict != 0) FAIL("fork %d: the child could not commit both stores (verdict %d)", i, verdict);
+    }
+    stop_committing = 1;
+    void *why;
+    CHECK(pthread_join(thread, &why) == 0 && why == NULL);
+    botsession_engine_free(e);
+    printf("  children forked during commits of two stores commit both with fresh handles\n");
+}
+
 int main(void) {
     make_test_dir();
     snprintf(uri, sizeof uri, "sqlite:%s/fork.db", test_dir);
     key_held_by_a_parent_thread();
     relative_path_after_chdir();
+    fork_during_commits();
     report_passed("test_fork");
     return 0;
 }

@@ -271,16 +271,21 @@ public final class SessionUpdate {
                 throw BotSessionError(error.status, "commit failed for \(batch.described) before anything was written, so nothing was: \(error.message)")
             }
         }
-        for i in prepared.indices {
+        // Stores that take no lock and check nothing (custom, memory) are written after the
+        // others, once those have released their locks: a custom store's callbacks never run
+        // while this thread holds another store's lock.
+        let order = prepared.indices.filter { !(prepared[$0] is DeferredCommit) }
+            + prepared.indices.filter { prepared[$0] is DeferredCommit }
+        for (n, i) in order.enumerated() {
             do {
                 try prepared[i].write()
             } catch {
-                for p in prepared[(i + 1)...] { p.abort() }
-                let missed = batches[i...].map(\.described).joined(separator: ", ")
-                if i == 0 && error.status != .partial {
-                    throw BotSessionError(error.status, "commit failed while writing \(batches[0].described); nothing was written: \(error.message)")
+                for j in order[(n + 1)...] { prepared[j].abort() }
+                let missed = order[n...].map { batches[$0].described }.joined(separator: ", ")
+                if n == 0 && error.status != .partial {
+                    throw BotSessionError(error.status, "commit failed while writing \(batches[i].described); nothing was written: \(error.message)")
                 }
-                let written = batches[..<i].map(\.described).joined(separator: ", ")
+                let written = order[..<n].map { batches[$0].described }.joined(separator: ", ")
                 throw BotSessionError(.partial, "commit failed while writing: \(written.isEmpty ? "" : "written: \(written); ")not (fully) written: \(missed). \(error.message). Do not run the handler again (its change would apply twice): repair the session, or let the next update go on from what is stored")
             }
         }

@@ -9,7 +9,7 @@ struct JSONDocument {
     /// Scans `text` and hands the document to `body`; a syntax error becomes INVALID_JSON with
     /// `what` naming the text ("the update", "engine options").
     static func parse<T>(
-        _ text: UnsafeBufferPointer<UInt8>, what: String,
+        _ text: UnsafeBufferPointer<UInt8>, what: @autoclosure () -> String,
         _ body: (JSONDocument) throws(BotSessionError) -> T
     ) throws(BotSessionError) -> T {
         var tokens: [JSONToken] = []
@@ -17,7 +17,7 @@ struct JSONDocument {
         do {
             try JSONScanner.scan(text, record: true, into: &tokens)
         } catch {
-            throw JSONText.invalid(what, error)
+            throw JSONText.invalid(what(), error)
         }
         return try body(JSONDocument(text: text, tokens: tokens))
     }

@@ -5,28 +5,29 @@
 public struct JSONText: Hashable, Sendable, CustomStringConvertible {
     public let bytes: [UInt8]
 
-    /// Checks `bytes` and keeps them. `what` names the text in the error ("session value").
-    public init(validating bytes: [UInt8], what: String = "JSON text") throws(BotSessionError) {
+    /// Checks `bytes` and keeps them. `what` names the text in the error ("session value"); it
+    /// is only made when there is an error (reads name the key and store in it).
+    public init(validating bytes: [UInt8], what: @autoclosure () -> String = "JSON text") throws(BotSessionError) {
         do {
             try bytes.withUnsafeBufferPointer { (p) throws(JSONSyntaxError) in try JSONScanner.validate(p) }
         } catch {
-            throw JSONText.invalid(what, error)
+            throw JSONText.invalid(what(), error)
         }
         self.bytes = bytes
     }
 
     /// Checks the bytes at `p` and copies them.
-    public init(validating p: UnsafeBufferPointer<UInt8>, what: String = "JSON text") throws(BotSessionError) {
+    public init(validating p: UnsafeBufferPointer<UInt8>, what: @autoclosure () -> String = "JSON text") throws(BotSessionError) {
         do {
             try JSONScanner.validate(p)
         } catch {
-            throw JSONText.invalid(what, error)
+            throw JSONText.invalid(what(), error)
         }
         self.bytes = Array(p)
     }
 
-    public init(_ text: String, what: String = "JSON text") throws(BotSessionError) {
-        try self.init(validating: Array(text.utf8), what: what)
+    public init(_ text: String, what: @autoclosure () -> String = "JSON text") throws(BotSessionError) {
+        try self.init(validating: Array(text.utf8), what: what())
     }
 
     /// Text the caller has already validated (stored by this library, or built from valid parts).

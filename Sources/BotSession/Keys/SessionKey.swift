@@ -11,17 +11,17 @@ public struct SessionKey: Hashable, Sendable, Comparable, CustomStringConvertibl
     /// A key from its bytes, checked: at most `maxBytes` bytes (TOO_BIG), valid UTF-8 and no NUL
     /// byte (MISUSE). `what` names the key's origin in the message ("key", "the key callback's
     /// key").
-    public init(validating bytes: [UInt8], what: String = "key") throws(BotSessionError) {
+    public init(validating bytes: [UInt8], what: @autoclosure () -> String = "key") throws(BotSessionError) {
         if bytes.count > SessionKey.maxBytes {
             throw BotSessionError(
                 .tooBig,
-                "\(what) is \(bytes.count) bytes long; keys are at most \(SessionKey.maxBytes) bytes: use a shorter key or prefix")
+                "\(what()) is \(bytes.count) bytes long; keys are at most \(SessionKey.maxBytes) bytes: use a shorter key or prefix")
         }
         if bytes.contains(0) {
-            throw BotSessionError(.misuse, "\(what) \(Bytes.describe(bytes)) contains a NUL byte, which no key may contain")
+            throw BotSessionError(.misuse, "\(what()) \(Bytes.describe(bytes)) contains a NUL byte, which no key may contain")
         }
         if !Bytes.isValidUTF8(bytes) {
-            throw BotSessionError(.misuse, "\(what) \(Bytes.describe(bytes)) is not valid UTF-8; keys are UTF-8 text")
+            throw BotSessionError(.misuse, "\(what()) \(Bytes.describe(bytes)) is not valid UTF-8; keys are UTF-8 text")
         }
         self.bytes = bytes
     }

@@ -20,15 +20,21 @@ enum ForkGeneration {
     /// the forking thread across fork(), so no other thread is inside one at that moment, then
     /// released in the parent and made new in the child, where the threads that could have
     /// held them do not exist.
-    private static let processWide = [StoreIdentity.lock, inherited.mutex]
+    private static let processWide = [StoreIdentity.lock, inherited.mutex, SQLiteStore.openTransactions.mutex,
+                                      LockedDescriptors.open.mutex]
 
+    /// The SQLite gate first: work inside it may take the mutexes after it.
     private static let protected: Bool = {
         pthread_atfork({
+            ForkGate.sqlite.closeForFork()
             ForkGeneration.processWide.forEach { $0.lock() }
         }, {
             ForkGeneration.processWide.reversed().forEach { $0.unlock() }
+            ForkGate.sqlite.reopenInParent()
         }, {
             ForkGeneration.processWide.forEach { $0.reinitializeAfterFork() }
+            ForkGate.sqlite.reopenInChild()
+            LockedDescriptors.closeInChild()
         })
         return true
     }()

@@ -10,7 +10,7 @@ from typing import Dict, Optional
 
 import pytest
 
-from botsession import ConflictError, Engine, Fragment, PartialCommitError, Store, TooBigError
+from botsession import Engine, Fragment, PartialCommitError, StorageError, Store, TooBigError
 from conftest import message
 
 
@@ -58,9 +58,46 @@ def test_a_conflict_in_one_store_writes_nothing_in_the_other(tmp_path) -> None:
     assert user.read("user:9") == 101
 
 
-def partial_engine(tmp_path):
-    """The chat fragment on a custom store (written first), the user fragment on a file store
-    whose file for user 9 is a folder with something in it, so writing it fails."""
+class FailingStore(DictStore):
+    """A custom store whose writes fail: custom stores are written last, after the stores that
+    take locks, so its failure comes after the file store was written."""
+
+    def write(self, key: str, value: str) -> None:
+        raise OSError("the custom store is full")
+
+
+def test_partial_commit_is_never_rerun(tmp_path) -> None:
+    files = Store.open(f"file:{tmp_path}/files")
+    custom = FailingStore()
+    engine = Engine(fragments={
+        "chat": Fragment(store=Store.custom(custom), key="chat", prefix="chat:"),
+        "user": Fragment(store=files, key="user", prefix="user:", lazy=True),
+    })
+    runs = []
+
+    def handler(session):
+        runs.append(1)
+        session.set(len(runs), "chat")
+        session.set(len(runs), "user")      # lazy, never read: a blind write
+
+    with pytest.raises(PartialCommitError, match=r"written: fragment 'user'.*not \(fully\) written: fragment 'chat'"):
+        engine.run(message(5, user=9), handler, attempts=5)
+    assert runs == [1]
+    assert files.read("user:9") == 1
+    assert custom.values == {}
+
+    async def main() -> None:
+        with pytest.raises(PartialCommitError):
+            await engine.arun(message(5, user=9), handler, attempts=5)
+
+    asyncio.run(main())
+    assert runs == [1, 1]
+    assert files.read("user:9") == 2
+    assert PartialCommitError.status == 12
+
+
+def test_a_failure_of_the_first_store_written_writes_nothing(tmp_path) -> None:
+    """The file store (written first) cannot rename into place: nothing is written anywhere."""
     files = Store.open(f"file:{tmp_path}/files")
     files.write("user:9", 0)
     (path,) = glob.glob(f"{tmp_path}/files/**/*.json", recursive=True)
@@ -72,31 +109,11 @@ def partial_engine(tmp_path):
         "chat": Fragment(store=Store.custom(custom), key="chat", prefix="chat:"),
         "user": Fragment(store=files, key="user", prefix="user:", lazy=True),
     })
-    return engine, custom
-
-
-def test_partial_commit_is_never_rerun(tmp_path) -> None:
-    engine, custom = partial_engine(tmp_path)
-    runs = []
-
-    def handler(session):
-        runs.append(1)
-        session.set(len(runs), "chat")
-        session.set(1, "user")              # lazy, never read: a blind write
-
-    with pytest.raises(PartialCommitError, match=r"written: fragment 'chat'.*not \(fully\) written: fragment 'user'"):
-        engine.run(message(5, user=9), handler, attempts=5)
-    assert runs == [1]
-    assert custom.values == {"chat:5": "1"}
-
-    async def main() -> None:
-        with pytest.raises(PartialCommitError):
-            await engine.arun(message(5, user=9), handler, attempts=5)
-
-    asyncio.run(main())
-    assert runs == [1, 1]
-    assert custom.values == {"chat:5": "2"}
-    assert PartialCommitError.status == 12
+    with pytest.raises(StorageError, match="nothing was written"):
+        with engine.update(message(5, user=9)) as session:
+            session.set(1, "chat")
+            session.set(1, "user")
+    assert custom.values == {}
 
 
 def test_a_migration_result_is_held_to_max_value_bytes(tmp_path) -> None:

@@ -40,7 +40,6 @@ final class FileCommit: PreparedCommit {
     deinit { abort() }
 
     static func prepare(_ changes: [StoreChange], in store: FileStore, timeoutMs: Int64) throws(BotSessionError) -> FileCommit {
-        let deadline = monotonicMs() + max(0, timeoutMs)
         var staged: [Staged] = []
         var locks: [FolderLock] = []
         do throws(BotSessionError) {
@@ -54,6 +53,8 @@ final class FileCommit: PreparedCommit {
                 staged.append(entry)
             }
             store.pauseForTests()
+            // The wait for locks starts now: writing the temporary files took no lock.
+            let deadline = monotonicMs() + max(0, timeoutMs)
             for folder in Set(staged.map(\.folder)).sorted() {
                 locks.append(try FolderLock(folder, deadline: deadline))
             }
@@ -131,6 +132,41 @@ final class FileCommit: PreparedCommit {
     }
 }
 
+/// The descriptors that hold a file-store lock (folder locks, temporary files) in this process.
+/// A forked child closes its copies at once (`ForkGeneration`): an flock belongs to the open file,
+/// which the child shares, so a child that kept them would hold the parent's locks for its life.
+///
+/// Opening and closing happen under the registry's mutex, which fork() holds across the fork
+/// (`ForkGeneration`): a child never gets a copy that the registry does not list.
+enum LockedDescriptors {
+    static let open = LockedValue<Set<Int32>>([])
+
+    /// `open(2)` of `path`, listed; -1 (errno set) on failure.
+    static func openListed(_ path: String, _ flags: Int32) -> Int32 {
+        open.withLock { fds in
+            let fd = Glibc.open(path, flags, 0o644)
+            if fd >= 0 { fds.insert(fd) }
+            return fd
+        }
+    }
+
+    /// Closes a descriptor of `openListed`, and unlists it.
+    static func closeListed(_ fd: Int32) {
+        open.withLock { fds in
+            fds.remove(fd)
+            Glibc.close(fd)
+        }
+    }
+
+    /// In a forked child: closes every copy (the parent's locks stay the parent's).
+    static func closeInChild() {
+        open.withLock { fds in
+            for fd in fds { Glibc.close(fd) }
+            fds.removeAll()
+        }
+    }
+}
+
 /// An exclusive `flock` on a folder's lock file, held while the value lives.
 private final class FolderLock {
     private let fd: Int32
@@ -139,10 +175,10 @@ private final class FolderLock {
     /// (monotonic milliseconds), then BUSY.
     init(_ folder: String, deadline: Int64) throws(BotSessionError) {
         let lockFile = folder + "/.botsession.lock"
-        var fd = open(lockFile, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        var fd = LockedDescriptors.openListed(lockFile, O_RDWR | O_CREAT | O_CLOEXEC)
         if fd < 0 && errno == ENOENT {
             try FileStore.makeDirectories(folder)
-            fd = open(lockFile, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+            fd = LockedDescriptors.openListed(lockFile, O_RDWR | O_CREAT | O_CLOEXEC)
         }
         guard fd >= 0 else { throw FileStore.failure("opening the lock file", lockFile) }
         var pauseMs: Int64 = 1
@@ -150,12 +186,12 @@ private final class FolderLock {
             if errno == EINTR { continue }
             guard errno == EWOULDBLOCK else {
                 let failure = FileStore.failure("locking", lockFile)
-                Glibc.close(fd)
+                LockedDescriptors.closeListed(fd)
                 throw failure
             }
             let left = deadline - monotonicMs()
             if left <= 0 {
-                Glibc.close(fd)
+                LockedDescriptors.closeListed(fd)
                 throw BotSessionError(.busy, "file store: timed out waiting for the lock '\(lockFile)', which another writer holds; retry, or raise lock_timeout_ms")
             }
             usleep(UInt32(min(pauseMs, left) * 1000))
@@ -164,7 +200,7 @@ private final class FolderLock {
         self.fd = fd
     }
 
-    deinit { Glibc.close(fd) }  // closing releases the lock
+    deinit { LockedDescriptors.closeListed(fd) }  // closing releases the lock
 }
 
 /// A temporary file in a key's folder holding a new value, flushed to disk, and `flock`ed by
@@ -184,10 +220,10 @@ final class Temporary {
             // A random part: names stay unique after a crash and a reused process id.
             var random = SystemRandomNumberGenerator()
             let path = "\(folder)/\(Temporary.prefix)\(getpid())-\(String(random.next() as UInt64, radix: 16))\(Temporary.suffix)"
-            var fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            var fd = LockedDescriptors.openListed(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC)
             if fd < 0 && errno == ENOENT {
                 try FileStore.makeDirectories(folder)
-                fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+                fd = LockedDescriptors.openListed(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC)
             }
             if fd >= 0 {
                 made = (path, fd)
@@ -229,7 +265,7 @@ final class Temporary {
     /// Lets go of the file (and its lock) without removing it: it was renamed into place.
     func close() {
         guard fd >= 0 else { return }
-        Glibc.close(fd)
+        LockedDescriptors.closeListed(fd)
         fd = -1
     }
 
@@ -256,10 +292,10 @@ extension FileStore {
             let path = folder + "/" + entry.name
             var info = stat()
             guard stat(path, &info) == 0, info.st_mtim.tv_sec < cutoff else { continue }
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            let fd = LockedDescriptors.openListed(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { continue }
             if flock(fd, LOCK_EX | LOCK_NB) == 0 { unlink(path) }
-            Glibc.close(fd)
+            LockedDescriptors.closeListed(fd)
         }
     }
 

@@ -99,6 +99,9 @@ final class PostgreSQLConnection {
         // A library does not print: libpq's default notice processor writes NOTICEs to stderr.
         PQsetNoticeProcessor(connection, { _, _ in }, nil)
         // From here on, a failure leaves the connection to deinit.
+        // Row-lock waits of single-statement commits are bounded as an engine's default
+        // lock_timeout_ms bounds them (a prepared commit sets its engine's own, SET LOCAL).
+        try execute("SET lock_timeout = \(defaultLockTimeoutMs)", "setting lock_timeout")
         if let statementTimeoutMs {
             try execute("SET statement_timeout = \(statementTimeoutMs)", "setting statement_timeout")
         }

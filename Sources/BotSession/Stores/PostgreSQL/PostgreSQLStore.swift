@@ -220,8 +220,10 @@ public final class PostgreSQLStore: SessionStore, @unchecked Sendable {
                 try connection.execute("COMMIT", "committing a transaction")
             } catch {
                 if !connection.broken { try? connection.execute("ROLLBACK", "rolling back") }
+                // The connection broke during COMMIT: the server may or may not have applied it,
+                // so running the handler again could apply its change twice.
                 throw connection.broken
-                    ? BotSessionError(error.status, "\(error.message) (the server may or may not have applied this commit)")
+                    ? BotSessionError(.partial, "\(error.message); the server may or may not have applied this commit")
                     : error
             }
         }

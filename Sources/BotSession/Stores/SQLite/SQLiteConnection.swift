@@ -75,7 +75,11 @@ final class SQLiteConnection {
     /// Keys per page of key iteration.
     static let pageSize: Int32 = 256
 
+    /// Done once, before this process's first connection (see the shim).
+    private static let memoryStatisticsOff: Void = { _ = botsession_shim_sqlite3_disable_memstatus() }()
+
     init(path: String, options: SQLiteStore.Options, createTable: Bool) throws(BotSessionError) {
+        _ = SQLiteConnection.memoryStatisticsOff
         let table = try SQLTable.quoted(options.table)
         self.path = path
         self.table = table
@@ -246,12 +250,13 @@ final class SQLiteConnection {
 
     /// Runs a statement that returns no rows: `texts` bound as ?1, ?2..., then `version` after
     /// them when given.
-    private func run(_ s: OpaquePointer, _ texts: [[UInt8]], version: Int64? = nil, _ doing: String) throws(BotSessionError) {
+    /// `doing` is only made when the statement fails (it names the key).
+    private func run(_ s: OpaquePointer, _ texts: [[UInt8]], version: Int64? = nil, _ doing: @autoclosure () -> String) throws(BotSessionError) {
         defer { sqlite3_reset(s); sqlite3_clear_bindings(s) }
         for (i, text) in texts.enumerated() { bind(s, Int32(i + 1), text) }
         if let version { sqlite3_bind_int64(s, Int32(texts.count + 1), version) }
         let rc = sqlite3_step(s)
-        guard rc == SQLITE_DONE else { throw failure(rc, doing) }
+        guard rc == SQLITE_DONE else { throw failure(rc, doing()) }
     }
 
     /// Up to `pageSize` entries with keys in [lower, upper), after `after` when given, in key

@@ -78,8 +78,12 @@ public final class SQLiteStore: SessionStore, @unchecked Sendable {
 
     /// Runs `body` with this process's connection, under the store's lock.
     private func withConnection<T>(_ body: (SQLiteConnection) throws(BotSessionError) -> T) throws(BotSessionError) -> T {
+        ForkGate.sqlite.enter()
         lock.lock()
-        defer { lock.unlock() }
+        defer {
+            lock.unlock()
+            ForkGate.sqlite.leave()
+        }
         return try body(try ownConnection())
     }
 
@@ -127,10 +131,12 @@ public final class SQLiteStore: SessionStore, @unchecked Sendable {
     /// second `BEGIN IMMEDIATE` would wait for the first until it timed out.
     public func prepare(_ changes: [StoreChange], timeoutMs: Int64) throws(BotSessionError) -> any PreparedCommit {
         let slot = SQLiteStore.transactionSlot(canonicalPath)
-        if path != ":memory:", let owner = SQLiteStore.openTransactions.withLock({ $0[slot] }) {
+        if path != ":memory:", let owner = SQLiteStore.openTransactions.withLock({ $0[slot] }) as? Prepared {
             for change in changes { try owner.connection.apply(change, table: quotedTable) }
             return Joined()
         }
+        // Held until the transaction ends (Prepared.end), so a fork never cuts it in half.
+        ForkGate.sqlite.enter()
         lock.lock()
         do throws(BotSessionError) {
             let c = try ownConnection()
@@ -146,13 +152,14 @@ public final class SQLiteStore: SessionStore, @unchecked Sendable {
             return prepared
         } catch {
             lock.unlock()
+            ForkGate.sqlite.leave()
             throw error
         }
     }
 
     /// The transactions `prepare` holds open, by thread and file (and fork generation, so a
     /// child never finds its parent's).
-    private static let openTransactions = LockedValue<[String: Prepared]>([:])
+    static let openTransactions = LockedValue<[String: PreparedCommit]>([:])
 
     private static func transactionSlot(_ file: String) -> String {
         "\(ForkGeneration.current)/\(pthread_self())/\(file)"
@@ -190,6 +197,7 @@ public final class SQLiteStore: SessionStore, @unchecked Sendable {
         private func end() {
             if let slot { SQLiteStore.openTransactions.withLock { _ = $0.removeValue(forKey: slot) } }
             store.lock.unlock()
+            ForkGate.sqlite.leave()
         }
     }
 
