@@ -22,12 +22,16 @@ seconds and at shutdown) is written at once, so ``flush`` has nothing left to do
 python-telegram-bot keeps the newest data in memory between those writes, so ``refresh_*``
 reads nothing: a store serves one running instance of a bot (for several, handle sessions with
 ``botsession.Engine``, whose commits are compare-and-set).
+
+``import_pickle(path, store)`` moves the data of a ``PicklePersistence`` file into a store.
 """
 from __future__ import annotations
 
 import json
+import pickle
 import threading
-from typing import Any, Callable, Dict, Mapping, Optional, TypeVar, cast
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar, Union, cast
 
 from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
@@ -37,13 +41,14 @@ from ..errors import invalid_json, not_json
 from ..store import Store
 from ._codec import Codec, TaggedJSON, type_name
 
-__all__ = ["BotSessionPersistence", "Codec", "TaggedJSON"]
+__all__ = ["BotSessionPersistence", "Codec", "PickledBot", "TaggedJSON", "import_pickle"]
 
 T = TypeVar("T")
 
 
 class _Layout:
-    """Record names and the encoding of each kind of data."""
+    """Record names and the encoding of each kind of data: shared by the persistence and
+    import_pickle."""
 
     def __init__(self, prefix: str, codec: Optional[Codec]) -> None:
         self.prefix = prefix
@@ -254,3 +259,100 @@ class BotSessionPersistence(_Layout, BasePersistence[Dict[Any, Any], Dict[Any, A
         io, self._io = self._io, IOThreads(self._io_threads, "botsession-ptb")
         io.shutdown()
 
+
+# -- moving from PicklePersistence ---------------------------------------------------------------
+
+# The persistent ids PicklePersistence writes in place of Bot objects
+# (telegram/ext/_picklepersistence.py).
+_KNOWN_BOT = "a known bot replaced by PTB's PicklePersistence"
+_UNKNOWN_BOT = "an unknown bot replaced by PTB's PicklePersistence"
+
+
+class PickledBot:
+    """Stands for a ``telegram.Bot`` that a pickle file refers to (PicklePersistence replaces
+    it with the running bot when it loads the file). JSON has no form for it, so the encoding
+    refuses it, naming this type and where it is."""
+
+    def __init__(self, known: bool) -> None:
+        self.known = known
+
+    def __repr__(self) -> str:
+        return f"PickledBot(known={self.known})"
+
+
+class _Unpickler(pickle.Unpickler):
+    def persistent_load(self, pid: Any) -> Any:
+        if pid in (_KNOWN_BOT, _UNKNOWN_BOT):
+            return PickledBot(pid == _KNOWN_BOT)
+        raise pickle.UnpicklingError(f"unknown persistent id {pid!r} in a PicklePersistence file")
+
+
+def _load_pickle(path: Path) -> Any:
+    with path.open("rb") as file:
+        return _Unpickler(file).load()
+
+
+_KINDS = ("user_data", "chat_data", "bot_data", "callback_data", "conversations")
+
+
+def import_pickle(path: Union[str, Path], store: Store, *, prefix: str = "ptb:", codec: Optional[Codec] = None,
+                  single_file: Optional[bool] = None) -> Dict[str, int]:
+    """Writes the data of a python-telegram-bot ``PicklePersistence(path)`` into ``store``, as
+    ``BotSessionPersistence(store, prefix=prefix, codec=codec)`` stores it, and returns how many
+    records of each kind were written: ``{"user_data": users, "chat_data": chats, "bot_data": 0
+    or 1, "callback_data": 0 or 1, "conversations": conversation states}``.
+
+    ``single_file`` as given to PicklePersistence; by default, one file ``path`` if it exists,
+    else the files ``<path>_user_data``, ``<path>_chat_data``, ``<path>_bot_data``,
+    ``<path>_callback_data`` and ``<path>_conversations`` (those that exist). Everything is
+    encoded before anything is written: a value the codec cannot store (a ``telegram`` object,
+    the bot, an instance of your own class) raises ``NotJSONError`` naming the user, chat,
+    bot_data or conversation and the type, and the store is left as it was. Records of the
+    store that the file has nothing for are left alone. Unpickling runs code the file names:
+    import only your own files. Do it while the bot is stopped."""
+    path = Path(path)
+    if single_file is None:
+        single_file = path.is_file()
+    data: Dict[str, Any] = {}
+    if single_file:
+        loaded = _load_pickle(path)
+        if not isinstance(loaded, dict):
+            raise TypeError(f"{path} holds a {type_name(loaded)}, not PicklePersistence's dict")
+        data = {kind: loaded.get(kind) for kind in _KINDS}
+    else:
+        found = False
+        for kind in _KINDS:
+            part = Path(f"{path}_{kind}")
+            if part.is_file():
+                found = True
+                data[kind] = _load_pickle(part)
+        if not found:
+            raise FileNotFoundError(f"no PicklePersistence file at {path} nor {path}_user_data, "
+                                    f"{path}_chat_data, ...")
+
+    layout = _Layout(prefix, codec)
+    records: List[Tuple[str, Any]] = []
+    counts = dict.fromkeys(_KINDS, 0)
+    for kind in ("user_data", "chat_data"):
+        entries = data.get(kind) or {}
+        if not isinstance(entries, Mapping):
+            raise TypeError(f"the {kind} of {path} is a {type_name(entries)}, not a dict")
+        for ident, value in entries.items():
+            records.append((layout._name(kind, ident), layout._encode_data(kind, ident, value)))
+            counts[kind] += 1
+    if data.get("bot_data") is not None:
+        records.append((layout._name("bot_data"), layout._encode_data("bot_data", None, data["bot_data"])))
+        counts["bot_data"] = 1
+    if data.get("callback_data"):
+        records.append((layout._name("callback_data"), layout._encode_callback_data(data["callback_data"])))
+        counts["callback_data"] = 1
+    conversations = data.get("conversations") or {}
+    if not isinstance(conversations, Mapping):
+        raise TypeError(f"the conversations of {path} are a {type_name(conversations)}, not a dict")
+    for name, states in conversations.items():
+        encoded = layout._encode_conversations(name, states)
+        records.append((layout._name("conversation", name), encoded))
+        counts["conversations"] += len(encoded)
+    for key, value in records:
+        store.write(key, value)
+    return counts
