@@ -117,7 +117,7 @@ def test_io_threads_bounds_the_store_calls_in_flight() -> None:
             with self.lock:
                 self.now += 1
                 self.most = max(self.most, self.now)
-            time.sleep(0.05)
+            time.sleep(0.1)
             with self.lock:
                 self.now -= 1
             return None
