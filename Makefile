@@ -4,6 +4,7 @@
 #   make test      every test suite: the tracked-files check, Swift tests, the ABI check, C tests
 #                  under valgrind, Python, counting, the README, and short forms of the four below
 #                  (each stage prints "== stage X took N s")
+#   make aiogram-suite  aiogram's own storage tests against BotSessionStorage (also in make test)
 #   make test-asan the C tests against the library built with AddressSanitizer (and LeakSanitizer)
 #   make test-tsan the C tests against the library built with ThreadSanitizer
 #   make fuzz      libFuzzer on the C API, FUZZ_SECONDS per target (default 60; Tests/fuzz/)
@@ -49,7 +50,7 @@ PYTHON_ENV  := BOTSESSION_LIBRARY=$(STAGE)/lib/libbotsession.so.0 \
 C_TEST_SOURCES := $(wildcard Tests/C/test_*.c)
 C_TESTS        := $(patsubst Tests/C/%.c,build/tests/%,$(C_TEST_SOURCES))
 
-.PHONY: all build deps test-deps test swift-test c-test python-test stress venv abi-check readme-check stage demo bench install clean \
+.PHONY: all build deps test-deps test swift-test c-test python-test aiogram-suite stress venv abi-check readme-check stage demo bench install clean \
         hygiene test-asan test-tsan fuzz test-crash
 
 all: build
@@ -163,6 +164,11 @@ venv: $(VENV)/.test-requirements
 python-test: stage venv
 	@echo "== Python binding and adapters (pytest, real aiogram and python-telegram-bot)"
 	cd bindings/python && $(PYTHON_ENV) ../../$(PYTHON) -m pytest -q -p no:cacheprovider tests
+	$(PYTHON_ENV) PYTHON=$(PYTHON) scripts/aiogram-suite.sh
+
+# aiogram's own storage tests (from its sdist, downloaded once) with BotSessionStorage added.
+aiogram-suite: stage venv
+	$(PYTHON_ENV) PYTHON=$(PYTHON) scripts/aiogram-suite.sh
 
 # The dlopen test loads the library itself: it must not be linked against it.
 build/tests/test_dlopen: Tests/C/test_dlopen.c Tests/C/check.h $(STAGE)/lib/pkgconfig/botsession.pc

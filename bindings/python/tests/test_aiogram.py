@@ -85,9 +85,9 @@ def test_fsm_data_and_state_survive_a_restart(sqlite_uri: str) -> None:
 
 def test_concurrent_update_data_loses_nothing(sqlite_uri: str) -> None:
     async def main() -> dict:
-        # Two storages on one SQLite file, their store calls in worker threads: the merges of
+        # Two storages on one SQLite file, their store calls in their I/O threads: the merges of
         # one key really run at once, and a plain read-modify-write would lose fields.
-        storages = [BotSessionStorage(Store.open(sqlite_uri), offload=True) for _ in range(2)]
+        storages = [BotSessionStorage(Store.open(sqlite_uri)) for _ in range(2)]
         key = StorageKey(bot_id=1, chat_id=2, user_id=3)
         await asyncio.gather(*(storages[i % 2].update_data(key, {f"field{i}": i}) for i in range(50)))
         data = await storages[0].get_data(key)

@@ -1,90 +1,193 @@
 """An aiogram 3 FSM storage on BotSession stores::
 
     from aiogram import Dispatcher
-    from botsession import Store
     from botsession.contrib.aiogram import BotSessionStorage
 
-    dp = Dispatcher(storage=BotSessionStorage(Store.open("sqlite:bot.db")))
+    storage = BotSessionStorage.from_url("sqlite:bot.db")   # or BotSessionStorage(Store.open(...))
+    dp = Dispatcher(storage=storage, events_isolation=storage.create_isolation())
 
 States and data live in the store as ``<prefix>:<bot>:<chat>:<user>:<destiny>:state`` (a JSON
-string) and ``...:data`` (a JSON object), as aiogram's Redis storage names them. Updates of the
-data of one key (``update_data``) go through a BotSession engine, so concurrent tasks and threads
-never lose each other's changes. Store operations are short for SQLite and memory stores and run
-on the event loop; pass ``offload=True`` to run them in a worker thread (for a remote store).
+string) and ``...:data`` (a JSON object, the text of ``json_dumps``), as aiogram's Redis storage
+names them. Every store call runs in the I/O threads of the storage's engine (``io_threads``,
+8 by default), never on the event loop. Updates of the data of one key (``update_data``) go
+through that engine, so concurrent tasks, threads and processes never lose each other's changes.
+It answers as aiogram's own storages do: ``set_data`` with anything but a dict raises
+``DataNotDictLikeError``; ``get_data`` and ``update_data`` return new dicts, which the caller
+may change without changing what is stored.
 """
 from __future__ import annotations
 
 import asyncio
-import functools
-from typing import Any, Callable, Dict, Mapping, Optional, TypeVar
+import json
+import threading
+from contextlib import asynccontextmanager
+from typing import Any, AsyncGenerator, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
+from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.state import State
-from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StateType, StorageKey
+from aiogram.fsm.storage.base import (BaseEventIsolation, BaseStorage, DefaultKeyBuilder, KeyBuilder, StateType,
+                                      StorageKey)
 
 from ..engine import Engine
+from ..errors import misuse
 from ..store import Store
 
-T = TypeVar("T")
+JsonDumps = Callable[..., Union[str, bytes]]
+JsonLoads = Callable[..., Any]
 
 
 class BotSessionStorage(BaseStorage):
-    def __init__(self, store: Store, *, key_builder: Optional[KeyBuilder] = None,
-                 close_store: bool = True, offload: bool = False) -> None:
+    def __init__(self, store: Store, *, key_builder: Optional[KeyBuilder] = None, close_store: bool = True,
+                 io_threads: Optional[int] = None, json_dumps: JsonDumps = json.dumps,
+                 json_loads: JsonLoads = json.loads) -> None:
         """``store``: where states and data live. ``key_builder``: aiogram's key builder
         (default: ``DefaultKeyBuilder(with_bot_id=True, with_destiny=True)``). ``close_store``:
-        whether ``close()`` closes the store too. ``offload``: run store calls in a thread."""
+        whether ``close()`` closes the store too. ``io_threads``: how many threads run store
+        calls (8 by default). ``json_dumps``/``json_loads``: how data becomes the JSON text the
+        store holds and back, as RedisStorage's (``json_dumps`` returns str or UTF-8 bytes of
+        JSON; both may run in the I/O threads)."""
         self.store = store
         self.key_builder = key_builder or DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
+        self.json_dumps = json_dumps
+        self.json_loads = json_loads
         self._close_store = close_store
-        self._offload = offload
-        # update_data's read-modify-write runs in an update of this engine, keyed by the
-        # storage key: it is serialised per key.
-        self._engine = Engine(store, key=lambda update: update["key"])
+        self._closed = False
+        # Store calls run in this engine's I/O threads; update_data's read-modify-write runs in
+        # an update of this engine, keyed by the storage key: it is serialised per key.
+        self._engine = Engine(store, key=lambda update: update["key"], io_threads=io_threads)
 
-    async def _run(self, function: Callable[..., T], *args: Any) -> T:
-        if self._offload:
-            return await asyncio.get_running_loop().run_in_executor(None, functools.partial(function, *args))
-        return function(*args)
+    @classmethod
+    def from_url(cls, store_uri: str, *, key_builder: Optional[KeyBuilder] = None, io_threads: Optional[int] = None,
+                 json_dumps: JsonDumps = json.dumps, json_loads: JsonLoads = json.loads,
+                 **store_options: Any) -> "BotSessionStorage":
+        """A storage on ``Store.open(store_uri, **store_options)``, which ``close()`` closes:
+        ``BotSessionStorage.from_url("sqlite:bot.db", busy_timeout_ms=5000)``. Opening happens
+        here, before the storage serves the loop (a ``postgresql:`` store connects)."""
+        store = Store.open(store_uri, **store_options)
+        try:
+            return cls(store, key_builder=key_builder, close_store=True, io_threads=io_threads,
+                       json_dumps=json_dumps, json_loads=json_loads)
+        except BaseException:
+            store.close()
+            raise
+
+    def create_isolation(self) -> "BotSessionEventIsolation":
+        """An events isolation for ``Dispatcher(events_isolation=...)``: the updates of one
+        storage key are handled one after another (see BotSessionEventIsolation)."""
+        return BotSessionEventIsolation(key_builder=self.key_builder)
+
+    # -- JSON through the hooks ------------------------------------------------------------
+
+    def _dump(self, data: Dict[str, Any]) -> Union[str, bytes]:
+        text = self.json_dumps(data)
+        if isinstance(text, bytearray):
+            text = bytes(text)
+        if not isinstance(text, (str, bytes)):
+            raise TypeError(f"json_dumps returned {type(text).__name__}, not JSON text (str or bytes)")
+        return text
+
+    def _load(self, text: Optional[str]) -> Dict[str, Any]:
+        if text is None:
+            return {}
+        value = self.json_loads(text)
+        return dict(value) if isinstance(value, dict) else {}
+
+    async def _io(self, function: Callable[..., Any], *args: Any) -> Any:
+        if self._closed:
+            raise misuse("this BotSessionStorage is closed")
+        return await self._engine.run_io(function, *args)
+
+    # -- BaseStorage -----------------------------------------------------------------------
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         name = self.key_builder.build(key, "state")
         value = state.state if isinstance(state, State) else state
         if value is None:
-            await self._run(self.store.delete, name)
+            await self._io(self.store.delete, name)
         else:
-            await self._run(self.store.write, name, value)
+            await self._io(self.store.write, name, value)
 
     async def get_state(self, key: StorageKey) -> Optional[str]:
-        value = await self._run(self.store.read, self.key_builder.build(key, "state"))
+        value = await self._io(self.store.read, self.key_builder.build(key, "state"))
         return value if isinstance(value, str) else None
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        if not isinstance(data, dict):
+            raise DataNotDictLikeError(f"Data must be a dict or dict-like object, got {type(data).__name__}")
         name = self.key_builder.build(key, "data")
         if not data:
-            await self._run(self.store.delete, name)
+            await self._io(self.store.delete, name)
         else:
-            await self._run(self.store.write, name, dict(data))
+            # Encoded now: what is stored is the data as it was at the call.
+            await self._io(self.store.write_json, name, self._dump(data))
 
     async def get_data(self, key: StorageKey) -> Dict[str, Any]:
-        value = await self._run(self.store.read, self.key_builder.build(key, "data"))
-        return dict(value) if isinstance(value, dict) else {}
+        name = self.key_builder.build(key, "data")
+        return await self._io(lambda: self._load(self.store.read_json(name)))
 
     async def update_data(self, key: StorageKey, data: Mapping[str, Any]) -> Dict[str, Any]:
+        """Merges ``data`` into the stored data (as ``dict.update``: a mapping or key-value
+        pairs) and returns the result, a new dict."""
         name = self.key_builder.build(key, "data")
+        changes = dict(data)
 
         def merge() -> Dict[str, Any]:
-            # No await between begin and commit: the key is never held across a task switch,
-            # so another task's begin on this loop never waits for it.
+            # No await between begin and commit, which both run in this I/O thread: the key is
+            # held only while this function runs.
             def handler(session: Any) -> Dict[str, Any]:
-                current = session.get()
-                merged = {**(current if isinstance(current, dict) else {}), **data}
-                session.set(merged or None)
+                merged = self._load(session.get_json())
+                if changes:
+                    merged.update(changes)
+                    session.set_json(self._dump(merged) if merged else None)
                 return merged
             return self._engine.run({"key": name}, handler)
 
-        return dict(await self._run(merge))
+        return await self._io(merge)
 
     async def close(self) -> None:
+        """Ends the storage (and closes its store, unless ``close_store=False``); closing again
+        does nothing."""
+        if self._closed:
+            return
+        self._closed = True
+        await self._engine.run_io(self._close_now)
+
+    def _close_now(self) -> None:
         self._engine.close()
         if self._close_store:
             self.store.close()
+
+
+class BotSessionEventIsolation(BaseEventIsolation):
+    """``lock(key)`` handles the updates of one storage key one after another, and those of other
+    keys at once. It waits on an asyncio lock per key and event loop (as aiogram's
+    SimpleEventIsolation does), so a waiting update holds no thread and no store connection, and
+    idle keys keep no lock. It serialises within one process: across processes the store offers
+    no lock, only the engine's compare-and-set, which keeps ``update_data`` lossless there, while
+    ``set_data`` and ``set_state`` are last-writer-wins."""
+
+    def __init__(self, key_builder: Optional[KeyBuilder] = None) -> None:
+        self.key_builder = key_builder or DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
+        self._guard = threading.Lock()
+        # (loop, key) -> [its lock, how many tasks hold it or wait for it]
+        self._locks: Dict[Tuple[int, str], List[Any]] = {}
+
+    @asynccontextmanager
+    async def lock(self, key: StorageKey) -> AsyncGenerator[None, None]:
+        name = (id(asyncio.get_running_loop()), self.key_builder.build(key, "lock"))
+        with self._guard:
+            entry = self._locks.get(name)
+            if entry is None:
+                entry = self._locks[name] = [asyncio.Lock(), 0]
+            entry[1] += 1
+        try:
+            async with entry[0]:
+                yield None
+        finally:
+            with self._guard:
+                entry[1] -= 1
+                if entry[1] == 0:
+                    del self._locks[name]
+
+    async def close(self) -> None:
+        pass
