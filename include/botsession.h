@@ -480,6 +480,31 @@ void botsession_engine_free(botsession_engine *e);
  * the failure stands, as it does after a rollback). */
 int botsession_begin(botsession_engine *e, const char *update_json, botsession_update **out);
 
+/* For event loops, which must not block (the Python binding's asyncio API uses these three):
+ * begin without waiting and without reading, then read where blocking is allowed.
+ *
+ * botsession_lock_names: the key locks botsession_begin would take for `update_json`, in the
+ * order it takes them, as a JSON array of [store identity, key] pairs of strings
+ * (`[["sqlite:/srv/bot.db#sessions", "-100123"]]`; `[]` for an update without keys). Nothing is
+ * locked or read. A binding waits for these names in its own way (an asyncio lock per name)
+ * before botsession_begin_nowait, so a waiting update never occupies a thread. On success
+ * *json_out is a new string (free it with botsession_free). Returns OK, or as botsession_begin
+ * before it locks (MISUSE, INVALID_JSON, CALLBACK, TOO_BIG, INVALID_OPTION). */
+int botsession_lock_names(botsession_engine *e, const char *update_json, char **json_out);
+
+/* botsession_begin, except that it never waits and reads nothing: when another open update
+ * holds one of the keys it returns BUSY at once (nothing is held), else it takes the keys and
+ * *out is the update, whose strict sessions botsession_read_sessions reads. Returns as
+ * botsession_begin, without its reading failures. */
+int botsession_begin_nowait(botsession_engine *e, const char *update_json, botsession_update **out);
+
+/* Reads the strict sessions of an update begun with botsession_begin_nowait: the store I/O that
+ * botsession_begin does after taking the keys. Call it before any get or set (a session set
+ * before it is not read); calling it again, or for an update begun with botsession_begin, does
+ * nothing. Returns OK; MISUSE (NULL u, or an ended update); STORAGE, INVALID_JSON, CALLBACK,
+ * MIGRATION, CONFLICT, TOO_BIG (as botsession_begin's reads); after a failure, roll back. */
+int botsession_read_sessions(botsession_update *u);
+
 /* Gets the session value of `fragment` (NULL for the single session): *json_out becomes a new
  * JSON text (free it with botsession_free), or NULL when there is no session. A lazy session is
  * read on its first get. Returns OK; MISUSE (NULL u or json_out, unknown fragment); NO_KEY (the

@@ -15,6 +15,39 @@ public func botsession_begin_c(_ e: OpaquePointer?, _ update: UnsafePointer<CCha
     }
 }
 
+@_cdecl("botsession_begin_nowait")
+public func botsession_begin_nowait_c(_ e: OpaquePointer?, _ update: UnsafePointer<CChar>?,
+                               _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    out?.pointee = nil
+    return call { () throws(BotSessionError) in
+        let engine = try engineObject(e)
+        guard let out else { throw misuse("out is NULL") }
+        let text = try bytes(update, "update_json")
+        let started = try engine.begin(update: UpdateJSON(nulTerminated: text), waiting: false, reading: false)
+        out.pointee = updateHandle(started)
+    }
+}
+
+@_cdecl("botsession_read_sessions")
+public func botsession_read_sessions_c(_ u: OpaquePointer?) -> Int32 {
+    call { () throws(BotSessionError) in
+        try updateObject(u).read()
+    }
+}
+
+@_cdecl("botsession_lock_names")
+public func botsession_lock_names_c(_ e: OpaquePointer?, _ update: UnsafePointer<CChar>?,
+                             _ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    out?.pointee = nil
+    return call { () throws(BotSessionError) in
+        let engine = try engineObject(e)
+        guard let out else { throw misuse("json_out is NULL") }
+        let text = try bytes(update, "update_json")
+        let names = try engine.lockNames(update: UpdateJSON(nulTerminated: text))
+        out.pointee = try copyOut(lockNamesJSON(names))
+    }
+}
+
 @_cdecl("botsession_get")
 public func botsession_get_c(_ u: OpaquePointer?, _ fragment: UnsafePointer<CChar>?,
                       _ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
@@ -75,4 +108,19 @@ public func botsession_rollback_c(_ u: OpaquePointer?) {
     }
     update.rollback()
     releaseUpdate(u)
+}
+
+/// `[["<store>", "<key>"], ...]`: the lock names of botsession_lock_names as JSON.
+private func lockNamesJSON(_ names: [(store: String, key: SessionKey)]) -> [UInt8] {
+    var out: [UInt8] = [0x5B]
+    for (i, name) in names.enumerated() {
+        if i > 0 { out.append(0x2C) }
+        out.append(0x5B)
+        JSONWriter.string(Array(name.store.utf8), into: &out)
+        out.append(0x2C)
+        JSONWriter.string(name.key.bytes, into: &out)
+        out.append(0x5D)
+    }
+    out.append(0x5D)
+    return out
 }

@@ -133,9 +133,36 @@ public final class Engine: @unchecked Sendable {
 
     /// Starts handling one update: resolves every fragment's key, waits for those keys (other
     /// updates of the same sessions finish first), and reads the strict fragments.
-    public func begin(update: UpdateJSON) throws(BotSessionError) -> SessionUpdate {
+    ///
+    /// For event loops, which must not block: `waiting: false` fails at once with BUSY when a key
+    /// is held, and `reading: false` leaves the strict fragments to `SessionUpdate.read()`, so
+    /// the part that waits for I/O can run elsewhere.
+    public func begin(update: UpdateJSON, waiting: Bool = true, reading: Bool = true) throws(BotSessionError) -> SessionUpdate {
         let fragments = frozenFragments()
         let keys = try resolveKeys(fragments, update)
+        let names = try lockNames(fragments, keys)
+        try KeyLocks.shared.acquire(names, timeoutMs: waiting ? lockTimeoutMs : 0) { name in
+            "key \(name.key)"
+        }
+        let update = SessionUpdate(engine: self, fragments: fragments, keys: keys, locks: names)
+        guard reading else { return update }
+        do {
+            try update.loadStrictFragments()
+        } catch {
+            update.rollback()
+            throw error
+        }
+        return update
+    }
+
+    /// The key locks `update` needs, in the order `begin` takes them: the store's identity and
+    /// the key of every keyed fragment. Nothing is locked or read.
+    public func lockNames(update: UpdateJSON) throws(BotSessionError) -> [(store: String, key: SessionKey)] {
+        let fragments = frozenFragments()
+        return try lockNames(fragments, resolveKeys(fragments, update)).map { ($0.store, $0.key) }
+    }
+
+    private func lockNames(_ fragments: [Fragment], _ keys: [SessionKey?]) throws(BotSessionError) -> [KeyLocks.Name] {
         var names: [KeyLocks.Name] = []
         for (i, key) in keys.enumerated() {
             guard let key else { continue }
@@ -146,17 +173,7 @@ public final class Engine: @unchecked Sendable {
             names.append(name)
         }
         names.sort()
-        try KeyLocks.shared.acquire(names, timeoutMs: lockTimeoutMs) { name in
-            "key \(name.key)"
-        }
-        let update = SessionUpdate(engine: self, fragments: fragments, keys: keys, locks: names)
-        do {
-            try update.loadStrictFragments()
-        } catch {
-            update.rollback()
-            throw error
-        }
-        return update
+        return names
     }
 
     public func begin(update: String) throws(BotSessionError) -> SessionUpdate {

@@ -45,11 +45,18 @@ public final class SessionUpdate {
         if !finished { KeyLocks.shared.release(locks) }
     }
 
-    /// Reads every strict fragment that has a key.
+    /// Reads every strict fragment that has a key and is not read (or set) yet.
     func loadStrictFragments() throws(BotSessionError) {
-        for i in slots.indices where !slots[i].fragment.options.lazy && slots[i].key != nil {
+        for i in slots.indices where !slots[i].fragment.options.lazy && slots[i].key != nil && !slots[i].loaded && !slots[i].wasSet {
             try load(i)
         }
+    }
+
+    /// Reads the strict fragments of an update begun with `reading: false` (`Engine.begin`);
+    /// nothing when they are read already. After a failure, roll the update back.
+    public func read() throws(BotSessionError) {
+        try checkOpen()
+        try loadStrictFragments()
     }
 
     /// Reads slot `i`'s session and applies the initial value when the store has none.

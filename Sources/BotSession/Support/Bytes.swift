@@ -1,6 +1,11 @@
 /// Helpers for byte strings: keys and JSON texts are bytes, never Swift `String` values, so that
 /// canonically equivalent but different texts stay different.
 enum Bytes {
+    /// The upper-case hexadecimal digit of `value` (0...15).
+    static func hexDigit(_ value: UInt8) -> UInt8 {
+        value < 10 ? 0x30 + value : 0x41 + value - 10
+    }
+
     /// The value of the hexadecimal digit `b` (either case), or nil.
     static func hexValue(_ b: UInt8) -> UInt8? {
         switch b {

@@ -52,7 +52,6 @@ enum FileLayout {
         (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2D || b == 0x5F
     }
 
-    private static let hexDigits = Array("0123456789ABCDEF".utf8)
 
     static func encode(_ key: [UInt8]) -> [UInt8] {
         var out: [UInt8] = [0x25]
@@ -60,7 +59,7 @@ enum FileLayout {
             if isNameByte(b) {
                 out.append(b)
             } else {
-                out += [0x25, hexDigits[Int(b >> 4)], hexDigits[Int(b & 15)]]
+                out += [0x25, Bytes.hexDigit(b >> 4), Bytes.hexDigit(b & 15)]
             }
         }
         return out

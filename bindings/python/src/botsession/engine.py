@@ -2,20 +2,19 @@
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import inspect
 import json
 import warnings
 from ctypes import byref, c_void_p
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, TypeVar, Union
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar, Union
 
-from . import _native
+from . import _aio, _native
 from ._native import lib
 from ._text import c_text, decode, encode, json_argument, optional_text
 from ._aio import IOThreads
 from ._handle import Closable, Handle
-from .errors import ConflictError, _pending_threads, check, filling_callback, guarded, invalid_json, invalid_option, misuse
+from .errors import BusyError, ConflictError, _pending_threads, check, filling_callback, guarded, invalid_json, invalid_option, misuse
 from .store import Store
 
 #: A key function: the update as a dict in, the key out (str or int), or None for "no key".
@@ -80,7 +79,11 @@ class Engine(Closable):
         max_value_bytes: Optional[int] = None,
         lock_timeout_ms: Optional[int] = None,
         io_threads: Optional[int] = None,
+        **unknown: Any,
     ) -> None:
+        if unknown:
+            raise invalid_option(f"unknown engine option{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+                                 f"the options are {', '.join(_ENGINE_OPTIONS)}")
         single = Fragment(store=store, key=key, prefix=prefix, initial=initial, lazy=lazy)
         if fragments is not None and single != Fragment():
             raise invalid_option("give either fragments or the single session's options (store, key, prefix, initial, lazy), not both")
@@ -96,6 +99,15 @@ class Engine(Closable):
 
         # Store I/O of the asyncio API runs in these threads (`run_io`).
         self._io = IOThreads(io_threads, "botsession-io")
+        # What the asyncio API needs to know: how long a key may be waited for, which sessions
+        # are lazy (their first get reads), and whether any store may block (memory stores
+        # cannot: their calls run inline on the loop, which measures faster than a thread hop).
+        self._lock_timeout_s = (10_000 if lock_timeout_ms is None else lock_timeout_ms) / 1000
+        configured = dict(fragments) if fragments is not None else {None: single}
+        self._lazy = frozenset(name for name, f in configured.items() if f.lazy)
+        self._blocking_io = any(f.store is not None and f.store._blocking for f in configured.values())
+        self._described = {name: (f.store._description if f.store is not None else "its own memory store")
+                           for name, f in configured.items()}
         out = c_void_p()
         check(lib.botsession_engine_new(encode(options, "the engine options"), byref(out)))
         # Closing waits for a begin in flight on another thread (Handle).
@@ -133,6 +145,21 @@ class Engine(Closable):
         if fragment is None:
             return None
         return self._c_names.get(fragment) or c_text(fragment, "fragment")
+
+    def __repr__(self) -> str:
+        if None in self._described:
+            return f"<botsession.Engine single session on {self._described[None]}>"
+        parts = ", ".join(f"{name!r} on {where}" for name, where in self._described.items())
+        return f"<botsession.Engine fragments {parts}>"
+
+    def _lock_names(self, update_json: bytes) -> List[Tuple[str, str]]:
+        """The key locks an update needs (botsession_lock_names); nothing is locked."""
+        out = c_void_p()
+        with self._handle as engine:
+            status = lib.botsession_lock_names(engine, update_json, byref(out))
+        if status or _pending_threads[0]:
+            check(status)
+        return [tuple(pair) for pair in json.loads(_native.take_string(out.value))]  # type: ignore[misc]
 
     @property
     def fragments(self) -> frozenset:
@@ -212,12 +239,10 @@ def _initial_callback(function: Callable[[], Any]) -> Callable[[Optional[int], i
     return lambda _user_data, out: filling_callback(function, out)
 
 
-# Blocking calls of the asyncio API run in worker threads, never on the event loop. `begin` may
-# wait for a key another update holds, so it has a pool of its own: commits, which never wait
-# for keys, can always run and release the keys that waiting begins need. (Threads start when
-# first needed.)
-_BEGIN_POOL = concurrent.futures.ThreadPoolExecutor(32, thread_name_prefix="botsession-begin")
-_COMMIT_POOL = concurrent.futures.ThreadPoolExecutor(8, thread_name_prefix="botsession-commit")
+BUSY = 11  # BOTSESSION_BUSY
+
+_ENGINE_OPTIONS = ("store", "key", "prefix", "initial", "lazy", "fragments", "max_value_bytes", "lock_timeout_ms",
+                   "io_threads")
 
 
 class Update:
@@ -238,7 +263,7 @@ class Update:
     waits up to ``lock_timeout_ms`` (10 s by default) and then raises BusyError.
     """
 
-    __slots__ = ("_engine", "_update", "_pointer", "_state", "_out", "_out_ref")
+    __slots__ = ("_engine", "_update", "_pointer", "_state", "_out", "_out_ref", "_gates", "_names", "_unread")
 
     def __new__(cls, engine: Engine, update: Any) -> "Update":
         # Engines with fragments get the subclass that reaches fragments as attributes; the
@@ -261,6 +286,11 @@ class Update:
             raise invalid_json(f"the update is a {type(update).__name__}, not a JSON object: an update is a JSON "
                                "object (a dict such as {'update_id': 1, 'message': {...}}) or its JSON text")
         set_field(self, "_pointer", None)
+        # The asyncio API's: the loop's key gates and the keys held there, and the lazy sessions
+        # not read yet, whose first read must not run on the loop (None: not begun with async with).
+        set_field(self, "_gates", None)
+        set_field(self, "_names", None)
+        set_field(self, "_unread", None)
         # One out-parameter for every call of this update (an update is used by one thread).
         out = c_void_p()
         set_field(self, "_out", out)
@@ -309,27 +339,124 @@ class Update:
             else:
                 lib.botsession_rollback(self._end())
 
+    # -- asyncio: nothing here blocks the event loop ----------------------------------------
+    #
+    # `async with` waits for the update's keys on the loop (KeyGates: no thread is held while
+    # a chat is busy), begins without waiting (botsession_begin_nowait, inline: no I/O), reads
+    # the strict sessions and commits in the engine's I/O threads (inline when every store is
+    # a memory store, which cannot block), and reads a lazy session in a thread at its first
+    # `await aget()`.
+
     async def __aenter__(self) -> "Update":
         if self._state != 0:
             return self
-        begun = _BEGIN_POOL.submit(self.begin)
+        engine = self._engine
+        loop = asyncio.get_running_loop()
+        gates = _aio.gates_of(loop)
+        deadline = loop.time() + engine._lock_timeout_s
+        names = engine._lock_names(self._update)
+        await gates.acquire(names, deadline, self._busy)
+        set_field = object.__setattr__
+        set_field(self, "_gates", gates)
+        set_field(self, "_names", names)
         try:
-            await asyncio.wrap_future(begun)
-        except asyncio.CancelledError:
-            # The task was cancelled (a timeout, say) while begin waited: no `async with` body
-            # and no __aexit__ will run, so once begin is through, roll back, or the update
-            # would hold its keys until it is collected.
-            begun.add_done_callback(lambda _: self.rollback())
+            await self._begin_on_loop(loop, deadline)
+        except BaseException:
+            if self._state != 1:
+                self._release_gates()
             raise
+        set_field(self, "_unread", set(engine._lazy))
         return self
+
+    def _busy(self, name: Tuple[str, str]) -> BaseException:
+        return BusyError(BUSY, f"timed out after {self._engine._lock_timeout_s * 1000:.0f} ms waiting for key {name[1]!r} "
+                               "of another update (in this event loop); commit or roll back that update, or raise lock_timeout_ms")
+
+    async def _begin_on_loop(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
+        """begin_nowait on the loop (it never waits: another thread, loop or engine may hold a
+        key this loop does not know of; then it is tried again, pausing on the loop, until the
+        deadline), then the strict sessions' reads off it."""
+        engine = self._engine
+        pause = 0.001
+        while True:
+            with engine._handle as engine_pointer:
+                status = lib.botsession_begin_nowait(engine_pointer, self._update, self._out_ref)
+            if status != BUSY or loop.time() + pause > deadline:
+                break
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.05)
+        if status or _pending_threads[0]:
+            check(status)
+        object.__setattr__(self, "_pointer", self._out.value)
+        object.__setattr__(self, "_state", 1)
+        await self._off_loop(self._read_sessions)
+
+    def _read_sessions(self) -> None:
+        check(lib.botsession_read_sessions(self._pointer))
+
+    async def _off_loop(self, call: Callable[[], Any]) -> Any:
+        """``call()`` in the engine's I/O threads (inline when no store can block). When the
+        task is cancelled meanwhile, the call still ends in its thread; then the update is
+        ended (rolled back if still open) and its keys are given back, since no ``async with``
+        body or exit will run for it."""
+        if not self._engine._blocking_io:
+            try:
+                return call()
+            except BaseException:
+                self.rollback()
+                raise
+        running = self._engine._io.submit(call)
+        try:
+            return await asyncio.wrap_future(running)
+        except asyncio.CancelledError:
+            loop = asyncio.get_running_loop()
+
+            def abandon(_: Any) -> None:
+                try:
+                    loop.call_soon_threadsafe(self._abandon)
+                except RuntimeError:  # the loop is gone, and its key gates with it
+                    self.rollback()
+
+            running.add_done_callback(abandon)
+            raise
+        except BaseException:
+            self.rollback()
+            raise
+
+    def _abandon(self) -> None:
+        self.rollback()
+        self._release_gates()
+
+    def _release_gates(self) -> None:
+        gates, names = self._gates, self._names
+        if gates is not None:
+            object.__setattr__(self, "_gates", None)
+            gates.release(names)
 
     async def __aexit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:
         if self._state != 1:
+            self._release_gates()
             return
-        if exc_type is None:
-            await asyncio.wrap_future(_COMMIT_POOL.submit(self.commit))
-        else:
-            self.rollback()
+        try:
+            if exc_type is None:
+                await self._off_loop(self.commit)
+            else:
+                self.rollback()
+        except asyncio.CancelledError:
+            raise  # the keys are given back when the commit's thread is done (_abandon)
+        except BaseException:
+            self._release_gates()
+            raise
+        self._release_gates()
+
+    async def aget(self, fragment: Optional[str] = None) -> Any:
+        """``get`` for asyncio code: a lazy session's first read runs in the engine's I/O
+        threads, not on the event loop. (Strict sessions were read by ``async with``.)"""
+        unread = self._unread
+        if unread is not None and fragment in unread:
+            value = await self._off_loop(lambda: self.get_json(fragment, _off_loop=True))
+            return decode(value)
+        return self.get(fragment)
 
     def __del__(self) -> None:
         # An update dropped without commit or rollback: roll back, so its keys are released,
@@ -367,8 +494,14 @@ class Update:
             raise misuse("this update has not begun; use it in a with block or call begin()")
         raise misuse("this update was already committed or rolled back; handle the next update with engine.update()")
 
-    def get_json(self, fragment: Optional[str] = None) -> Optional[str]:
+    def get_json(self, fragment: Optional[str] = None, *, _off_loop: bool = False) -> Optional[str]:
         """The session's JSON text, or None when there is none."""
+        unread = self._unread
+        if unread is not None and fragment in unread:
+            if not _off_loop and self._engine._blocking_io:
+                raise misuse(f"the lazy session {'' if fragment is None else repr(fragment) + ' '}has not been read yet, and "
+                             "reading it here would block the event loop: use `await session.aget(...)` for its first read")
+            unread.discard(fragment)
         name = self._engine._c_fragment(fragment)
         status = lib.botsession_get(self._open_pointer(), name, self._out_ref)
         if status or _pending_threads[0]:
@@ -381,12 +514,18 @@ class Update:
         return decode(self.get_json(fragment))
 
     def set_json(self, json_text: Optional[str], fragment: Optional[str] = None) -> None:
+        unread = self._unread
+        if unread is not None:
+            unread.discard(fragment)
         text = None if json_text is None else json_argument(json_text, "the value")
         name = self._engine._c_fragment(fragment)
         check(lib.botsession_set(self._open_pointer(), name, text))
 
     def set(self, value: Any, fragment: Optional[str] = None) -> None:
         """Replaces the session's value; None deletes the session at commit."""
+        unread = self._unread
+        if unread is not None:
+            unread.discard(fragment)  # a set without a get never reads
         text = None if value is None else encode(value)
         name = self._engine._c_fragment(fragment)
         status = lib.botsession_set(self._open_pointer(), name, text)
@@ -400,6 +539,8 @@ class Update:
     def clear(self) -> None:
         """Deletes every session of the update that has a key, at commit."""
         check(lib.botsession_clear(self._open_pointer()))
+        if self._unread:
+            self._unread.clear()
 
     def key(self, fragment: Optional[str] = None) -> Optional[str]:
         """The session's key (prefix included), or None when the update has none."""

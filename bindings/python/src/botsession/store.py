@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ctypes
+import re
 import threading
 from ctypes import byref, c_int, c_void_p
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Protocol, Tuple
@@ -23,6 +24,16 @@ class CustomStoreProtocol(Protocol):
     def delete(self, key: str) -> None: ...
 
 
+def describe_uri(uri: str) -> str:
+    """``uri`` as repr and messages may show it: without the user information of a URL
+    (everything between ``://`` and the last ``@``) and without any ``password=`` value."""
+    scheme, sep, rest = uri.partition("://")
+    if sep and "@" in rest:
+        rest = "***@" + rest[rest.rindex("@") + 1:]
+    shown = scheme + sep + rest
+    return re.sub(r"(password\s*=\s*)('[^']*'|[^&\s]*)", r"\1***", shown, flags=re.IGNORECASE)
+
+
 class Store(Closable):
     """A place where sessions live. Open one with ``Store.open("sqlite:bot.db")``,
     ``Store.open("memory:", ttl_ms=60000)``, ``Store.open("file:sessions")``, or make one from
@@ -32,11 +43,19 @@ class Store(Closable):
     it be collected; an engine that uses it keeps it alive until the engine is done.
     """
 
-    def __init__(self, pointer: int, *, keep: Tuple[Any, ...] = ()) -> None:
+    def __init__(self, pointer: int, *, keep: Tuple[Any, ...] = (), description: str = "a store",
+                 blocking: bool = True) -> None:
         self._handle = Handle(pointer, lib.botsession_store_close, "store")
         # Python objects the C store may call into, or that it keeps alive (callbacks, an
         # inner store): they live as long as this object does.
         self._keep: List[Any] = list(keep)
+        # What repr shows (the URI without user information), and whether a call may wait for
+        # I/O (the asyncio API runs such calls in worker threads; a memory store's it runs inline).
+        self._description = description
+        self._blocking = blocking
+
+    def __repr__(self) -> str:
+        return f"<botsession.{type(self).__name__} {self._description}{' (closed)' if self._handle.closed else ''}>"
 
     # -- making stores ----------------------------------------------------------------------
 
@@ -47,7 +66,7 @@ class Store(Closable):
         ``synchronous=``, ``busy_timeout_ms=``); unknown ones raise InvalidOptionError."""
         out = c_void_p()
         check(lib.botsession_store_open(c_text(uri, "uri"), encode(options, "the store options") if options else None, byref(out)))
-        return cls(out.value)
+        return cls(out.value, description=describe_uri(uri), blocking=not uri.startswith("memory:"))
 
     @classmethod
     def custom(cls, implementation: CustomStoreProtocol) -> "Store":
@@ -69,7 +88,7 @@ class Store(Closable):
         out = c_void_p()
         with self._handle as pointer:
             check(lib.botsession_store_enhance(pointer, encode(options, "the store options") if options else None, byref(out)))
-        return EnhancedStore(out.value, keep=(self,))
+        return EnhancedStore(out.value, keep=(self,), description=f"enhanced {self._description}", blocking=self._blocking)
 
     # -- direct operations ------------------------------------------------------------------
 
@@ -257,4 +276,4 @@ def _make_custom_store(cls: type, impl: Any) -> Store:
             _live_custom.pop(ident, None)
     check(status)
     # `_live_custom` keeps the implementation and the callbacks until the library releases them.
-    return cls(out.value)
+    return cls(out.value, description=f"custom store {type(impl).__qualname__}")

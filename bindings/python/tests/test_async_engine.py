@@ -1,0 +1,181 @@
+"""The asyncio API never blocks the event loop: keys are waited for on the loop (an update of a
+busy chat holds no thread), store I/O runs in the engine's I/O threads, a lazy session's first
+read runs there too (``await session.aget()``). Ordering, not timing: a store call that ran on
+the loop would wait for an event that only another task of the same loop can set."""
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Dict, List, Optional
+
+import pytest
+
+from botsession import BusyError, Engine, Fragment, InvalidOptionError, MisuseError, Store
+from botsession._aio import gates_of
+from botsession.store import describe_uri
+from conftest import message
+
+
+class GatedStore:
+    """A custom store whose reads and writes wait (5 s at most) until ``gate`` is set, and
+    which records the threads they ran in."""
+
+    def __init__(self) -> None:
+        self.values: Dict[str, str] = {}
+        self.gate = threading.Event()
+        self.threads: List[str] = []
+
+    def _wait(self) -> None:
+        self.threads.append(threading.current_thread().name)
+        if not self.gate.wait(5):
+            raise TimeoutError("the gate was never opened: this call ran on the event loop")
+
+    def read(self, key: str) -> Optional[str]:
+        self._wait()
+        return self.values.get(key)
+
+    def write(self, key: str, value: str) -> None:
+        self._wait()
+        self.values[key] = value
+
+    def delete(self, key: str) -> None:
+        self._wait()
+        self.values.pop(key, None)
+
+
+async def open_gate_soon(store: GatedStore) -> None:
+    await asyncio.sleep(0)      # runs only if the loop is free
+    store.gate.set()
+
+
+def test_strict_read_and_commit_run_off_the_loop() -> None:
+    store = GatedStore()
+    engine = Engine(Store.custom(store), initial=0)
+
+    async def main() -> None:
+        opener = asyncio.ensure_future(open_gate_soon(store))
+        async with engine.update(message(5)) as session:
+            session.set(session.get() + 1)
+            store.gate.clear()
+            opener = asyncio.ensure_future(open_gate_soon(store))
+        await opener
+
+    asyncio.run(main())
+    assert store.values == {"5": "1"}
+    assert store.threads and all(name.startswith("botsession-io") for name in store.threads)
+
+
+def test_lazy_first_read_runs_off_the_loop_with_aget() -> None:
+    store = GatedStore()
+    store.values["5"] = "41"
+    engine = Engine(Store.custom(store), lazy=True)
+
+    async def main() -> None:
+        async with engine.update(message(5)) as session:
+            assert store.threads == []          # lazy: nothing read at begin
+            opener = asyncio.ensure_future(open_gate_soon(store))
+            assert await session.aget() == 41
+            await opener
+            assert await session.aget() == 41   # read once
+            session.set(42)
+
+    asyncio.run(main())
+    assert store.values["5"] == "42"
+    assert len(store.threads) == 2 and all(name.startswith("botsession-io") for name in store.threads)
+
+
+def test_a_blocking_lazy_read_on_the_loop_is_refused() -> None:
+    store = GatedStore()
+    store.gate.set()
+    engine = Engine(fragments={"chat": Fragment(store=Store.custom(store), lazy=True),
+                               "user": Fragment(key="user")})
+
+    async def main() -> None:
+        async with engine.update(message(5)) as session:
+            with pytest.raises(MisuseError, match=r"await session\.aget"):
+                session.get("chat")
+            assert session.get("user") is None   # its own memory store: cannot block
+            session.set({"n": 1}, "chat")         # a set needs no read
+            assert session.get("chat") == {"n": 1}
+
+    asyncio.run(main())
+    assert store.values == {"5": '{"n":1}'}
+
+
+def test_an_idle_chat_is_not_stalled_by_a_busy_one() -> None:
+    """40 updates wait for chat 1, whose update stays open; with two I/O threads, an update of
+    chat 2 still completes before chat 1's holder lets go (it would wait for a free thread, or
+    time out, if waiting took threads)."""
+    engine = Engine(Store.open("sqlite::memory:"), initial=0, io_threads=2, lock_timeout_ms=20_000)
+    order: List[str] = []
+
+    async def main() -> None:
+        release = asyncio.Event()
+        holding = asyncio.Event()
+
+        async def holder() -> None:
+            async with engine.update(message(1)) as session:
+                holding.set()
+                await release.wait()
+                session.set(session.get() + 1)
+            order.append("holder done")
+
+        async def waiter() -> None:
+            async with engine.update(message(1)) as session:
+                session.set(session.get() + 1)
+
+        first = asyncio.ensure_future(holder())
+        await holding.wait()
+        waiters = [asyncio.ensure_future(waiter()) for _ in range(40)]
+        await asyncio.sleep(0.01)
+        async with engine.update(message(2)) as session:
+            session.set(session.get() + 1)
+        order.append("idle chat done")
+        release.set()
+        await first
+        await asyncio.gather(*waiters)
+        assert len(gates_of(asyncio.get_running_loop())) == 0   # every key given back
+
+    asyncio.run(main())
+    assert order == ["idle chat done", "holder done"]
+    assert engine.update(message(1)).begin().get() == 41
+
+
+def test_waiting_is_bounded_and_cancellable() -> None:
+    memory = Store.open("memory:")
+    engine = Engine(memory, initial=0, lock_timeout_ms=50)
+
+    async def main() -> None:
+        async with engine.update(message(3)):
+            with pytest.raises(BusyError, match="lock_timeout_ms"):
+                async with engine.update(message(3)):
+                    pass
+            patient = Engine(memory, initial=0)   # the same store, so the same keys
+            waiting = asyncio.ensure_future(patient.update(message(3)).__aenter__())
+            await asyncio.sleep(0.01)
+            waiting.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiting
+        # Nothing is held any more: the next update of the chat begins at once.
+        async with engine.update(message(3)) as session:
+            session.set(1)
+        assert len(gates_of(asyncio.get_running_loop())) == 0
+
+    asyncio.run(main())
+
+
+def test_reprs_show_no_user_information_and_options_are_listed(tmp_path) -> None:
+    assert describe_uri("postgresql://alice:Sup3r/Secret@db.example/bot") == "postgresql://***@db.example/bot"
+    assert describe_uri("postgresql://bob@host/db?sslmode=require&password=Hunter2") == \
+        "postgresql://***@host/db?sslmode=require&password=***"
+    assert describe_uri("host=db port=5432 password='s e c' dbname=bot") == "host=db port=5432 password=*** dbname=bot"
+    store = Store.open(f"sqlite:{tmp_path}/r.db")
+    assert repr(store) == f"<botsession.Store sqlite:{tmp_path}/r.db>"
+    enhanced = store.enhance(ttl_ms=1000)
+    assert repr(enhanced) == f"<botsession.EnhancedStore enhanced sqlite:{tmp_path}/r.db>"
+    engine = Engine(fragments={"chat": Fragment(store=enhanced), "user": Fragment(key="user")})
+    assert repr(engine) == (f"<botsession.Engine fragments 'chat' on enhanced sqlite:{tmp_path}/r.db, "
+                            "'user' on its own memory store>")
+    with pytest.raises(InvalidOptionError, match=r"unknown engine option 'lazzy'; the options are store, key, prefix, "
+                                                 r"initial, lazy, fragments, max_value_bytes, lock_timeout_ms, io_threads"):
+        Engine(store, lazzy=True)  # type: ignore[call-arg]
