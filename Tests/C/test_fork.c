@@ -227,12 +227,28 @@ static void fork_during_commits(void) {
     printf("  children forked during commits of two stores commit both with fresh handles\n");
 }
 
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define BUILT_WITH_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define BUILT_WITH_TSAN 1
+#endif
+
 int main(void) {
     make_test_dir();
     snprintf(uri, sizeof uri, "sqlite:%s/fork.db", test_dir);
     key_held_by_a_parent_thread();
     relative_path_after_chdir();
+#ifndef BUILT_WITH_TSAN
     fork_during_commits();
+#else
+    /* make test-tsan: ThreadSanitizer's own runtime is not safe in a child forked while another
+     * thread runs (the child can hang in its locks, die_after_fork=0 or not), so this part runs
+     * in the plain and valgrind runs only. */
+    printf("  fork during commits: skipped under ThreadSanitizer (its runtime is not fork-safe with threads)\n");
+#endif
     report_passed("test_fork");
     return 0;
 }

@@ -88,6 +88,13 @@ static void test_wrong_kinds(void) {
     CHECK_WRONG(botsession_begin(AS_ENGINE(s), GROUP_UPDATE, &out_u), "botsession_engine", "botsession_store");
     CHECK(out_u == NULL);
     CHECK_ERROR_HAS("e: expected");
+    out_u = (botsession_update *)1;
+    CHECK_WRONG(botsession_begin_nowait(AS_ENGINE(u), GROUP_UPDATE, &out_u), "botsession_engine", "botsession_update");
+    CHECK(out_u == NULL);
+    json = (char *)1;
+    CHECK_WRONG(botsession_lock_names(AS_ENGINE(it), GROUP_UPDATE, &json), "botsession_engine", "botsession_iter");
+    CHECK(json == NULL);
+    CHECK_WRONG(botsession_read_sessions(AS_UPDATE(e)), "botsession_update", "botsession_engine");
 
     /* Update functions given a store, an engine, an iterator. */
     json = (char *)1;
