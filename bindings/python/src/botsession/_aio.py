@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
-import functools
 import weakref
 from typing import Any, Callable, Deque, Dict, List, Optional, Tuple, TypeVar
 
@@ -32,11 +31,14 @@ class IOThreads:
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """``function(*args)`` in a worker thread; the calling task waits, the loop does not."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, functools.partial(function, *args) if args else function)
+        return await asyncio.wrap_future(self.submit(function, *args))
 
     def submit(self, function: Callable[..., T], *args: Any) -> "concurrent.futures.Future[T]":
-        return self._pool.submit(function, *args)
+        try:
+            return self._pool.submit(function, *args)
+        except RuntimeError:  # the pool was shut down: its engine or adapter is closed
+            from .errors import misuse
+            raise misuse("this engine (or adapter) is closed: its I/O threads are gone") from None
 
     def shutdown(self) -> None:
         """Lets the workers end once the calls in flight are done (does not wait for them)."""
