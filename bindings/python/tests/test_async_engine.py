@@ -5,6 +5,7 @@ the loop would wait for an event that only another task of the same loop can set
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 from typing import Dict, List, Optional
 
@@ -179,3 +180,109 @@ def test_reprs_show_no_user_information_and_options_are_listed(tmp_path) -> None
     with pytest.raises(InvalidOptionError, match=r"unknown engine option 'lazzy'; the options are store, key, prefix, "
                                                  r"initial, lazy, fragments, max_value_bytes, lock_timeout_ms, io_threads"):
         Engine(store, lazzy=True)  # type: ignore[call-arg]
+
+
+def test_a_timed_out_aget_leaves_the_update_whole() -> None:
+    """A body that gives up waiting for a lazy read (wait_for) goes on with its update: the
+    read still ends in its thread first, nothing is rolled back under the body, and no other
+    update of the chat enters meanwhile."""
+    store = GatedStore()
+    store.values["5"] = "1"
+    engine = Engine(Store.custom(store), lazy=True)
+    entered: List[str] = []
+
+    async def main() -> None:
+        async def second() -> None:
+            async with engine.update(message(5)) as session:
+                entered.append("second")
+                session.set({"from": "second"})
+
+        async with engine.update(message(5)) as session:
+            other = asyncio.ensure_future(second())
+            asyncio.get_running_loop().call_later(0.2, store.gate.set)
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(session.aget(), 0.05)   # ends once the read has ended
+            assert store.gate.is_set()
+            await asyncio.sleep(0.05)
+            assert entered == []                 # still ours
+            session.set({"from": "first"})
+        await other
+
+    asyncio.run(main())
+    assert entered == ["second"]
+    assert store.values["5"] == '{"from":"second"}'
+
+
+def test_a_failed_set_does_not_count_as_a_read() -> None:
+    store = GatedStore()
+    store.gate.set()
+    engine = Engine(Store.custom(store), lazy=True)
+
+    async def main() -> None:
+        async with engine.update(message(5)) as session:
+            with pytest.raises(TypeError):
+                session.set(object())
+            with pytest.raises(MisuseError, match="aget"):
+                session.get()
+
+    asyncio.run(main())
+
+
+def test_closing_the_engine_inside_an_update_still_commits() -> None:
+    store = GatedStore()
+    store.gate.set()
+    engine = Engine(Store.custom(store), initial=0)
+
+    async def main() -> None:
+        async with engine.update(message(5)) as session:
+            session.set(1)
+            engine.close()
+        assert len(gates_of(asyncio.get_running_loop())) == 0
+
+    asyncio.run(main())
+    assert store.values == {"5": "1"}
+
+
+def test_a_dropped_async_update_gives_its_keys_back() -> None:
+    engine = Engine(Store.open("memory:"), initial=0, lock_timeout_ms=2000)
+
+    async def main() -> None:
+        update = engine.update(message(6))
+        await update.__aenter__()
+        with pytest.warns(ResourceWarning):
+            del update                          # collected here (its last reference)
+            gc.collect()
+        await asyncio.sleep(0)
+        async with engine.update(message(6)) as session:     # not BusyError
+            session.set(1)
+
+    asyncio.run(main())
+
+
+def test_cancellation_is_never_swallowed_when_a_key_is_handed_over() -> None:
+    """The holder lets go in the same loop iteration as the waiter is cancelled: the waiter
+    still ends cancelled (its body never runs), and the key is free afterwards."""
+    memory = Store.open("memory:")
+    engine = Engine(memory, initial=0)
+    ran: List[str] = []
+
+    async def main() -> None:
+        holder = engine.update(message(7))
+        await holder.__aenter__()
+
+        async def waiter() -> None:
+            async with engine.update(message(7)):
+                ran.append("waiter body")
+
+        task = asyncio.ensure_future(waiter())
+        await asyncio.sleep(0.01)
+        await holder.__aexit__(None, None, None)   # hands the key to the waiter...
+        task.cancel()                              # ...as it is cancelled
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        async with engine.update(message(7)) as session:
+            session.set(1)
+        assert len(gates_of(asyncio.get_running_loop())) == 0
+
+    asyncio.run(main())
+    assert ran == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import threading
 import weakref
 from typing import Any, Callable, Deque, Dict, List, Optional, Tuple, TypeVar
 
@@ -33,12 +34,26 @@ class IOThreads:
         """``function(*args)`` in a worker thread; the calling task waits, the loop does not."""
         return await asyncio.wrap_future(self.submit(function, *args))
 
-    def submit(self, function: Callable[..., T], *args: Any) -> "concurrent.futures.Future[T]":
+    def submit(self, function: Callable[..., T], *args: Any, finishing: bool = False) -> "concurrent.futures.Future[T]":
+        """``function(*args)`` in a worker. Once the pool is shut down (its engine or adapter
+        closed), new work is MisuseError, but work that ``finishing`` an update already begun
+        (its read, its commit) runs in a thread of its own, so closing never strands a key."""
         try:
             return self._pool.submit(function, *args)
-        except RuntimeError:  # the pool was shut down: its engine or adapter is closed
-            from .errors import misuse
-            raise misuse("this engine (or adapter) is closed: its I/O threads are gone") from None
+        except RuntimeError:  # shut down
+            if not finishing:
+                from .errors import misuse
+                raise misuse("this engine (or adapter) is closed: its I/O threads are gone") from None
+        done: "concurrent.futures.Future[T]" = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                done.set_result(function(*args))
+            except BaseException as error:
+                done.set_exception(error)
+
+        threading.Thread(target=run, name="botsession-io-closing", daemon=True).start()
+        return done
 
     def shutdown(self) -> None:
         """Lets the workers end once the calls in flight are done (does not wait for them)."""
@@ -46,6 +61,15 @@ class IOThreads:
 
 
 LockName = Tuple[str, str]
+
+
+class _KeyWaitTimedOut(Exception):
+    pass
+
+
+def _time_out(handed: "asyncio.Future[None]") -> None:
+    if not handed.done():
+        handed.set_exception(_KeyWaitTimedOut())
 
 
 class KeyGates:
@@ -78,13 +102,13 @@ class KeyGates:
                     continue
                 handed = self._loop.create_future()
                 waiters.append(handed)
+                # Not wait_for: before Python 3.12 it can return a result that arrived together
+                # with a cancellation, and swallow the cancellation.
+                timer = self._loop.call_at(deadline, _time_out, handed)
                 try:
-                    remaining = deadline - self._loop.time()
-                    if remaining <= 0:
-                        raise asyncio.TimeoutError
-                    await asyncio.wait_for(handed, remaining)
+                    await handed
                 except BaseException as error:
-                    if handed.done() and not handed.cancelled():
+                    if handed.done() and not handed.cancelled() and handed.exception() is None:
                         taken.append(name)  # handed over just as the wait ended: ours to release
                     else:
                         handed.cancel()
@@ -92,9 +116,11 @@ class KeyGates:
                             waiters.remove(handed)
                         except ValueError:
                             pass
-                    if isinstance(error, asyncio.TimeoutError):
+                    if isinstance(error, _KeyWaitTimedOut):
                         raise busy(name) from None
                     raise
+                finally:
+                    timer.cancel()
                 taken.append(name)
         except BaseException:
             self.release(taken)

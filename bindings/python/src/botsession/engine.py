@@ -105,7 +105,8 @@ class Engine(Closable):
         self._lock_timeout_s = (10_000 if lock_timeout_ms is None else lock_timeout_ms) / 1000
         configured = dict(fragments) if fragments is not None else {None: single}
         self._lazy = frozenset(name for name, f in configured.items() if f.lazy)
-        self._blocking_io = any(f.store is not None and f.store._blocking for f in configured.values())
+        self._blocking = frozenset(name for name, f in configured.items() if f.store is not None and f.store._blocking)
+        self._blocking_io = bool(self._blocking)
         self._described = {name: (f.store._description if f.store is not None else "its own memory store")
                            for name, f in configured.items()}
         out = c_void_p()
@@ -192,9 +193,11 @@ class Engine(Closable):
 
     async def arun(self, update: Union[Mapping[str, Any], str, bytes],
                    handler: Callable[["Update"], Union[T, Awaitable[T]]], *, attempts: int = 3) -> T:
-        """``run`` for asyncio: the handler may be a coroutine function. Beginning (which may
-        wait for a key) and committing run in worker threads; the handler's ``get`` and ``set``
-        run on the event loop (a lazy session's first ``get`` reads its store there)."""
+        """``run`` for asyncio, through ``async with``: the handler may be a coroutine function.
+        The update waits for its keys on the loop, holding no thread; reading and committing run
+        in the engine's I/O threads. A lazy session on a store that may block is read with
+        ``await session.aget()``, so give such a handler as a coroutine function (a plain
+        ``get`` of it is MisuseError: it would block the loop)."""
         for attempt in range(1, attempts + 1):
             try:
                 async with self.update(update) as session:
@@ -381,41 +384,47 @@ class Update:
         while True:
             with engine._handle as engine_pointer:
                 status = lib.botsession_begin_nowait(engine_pointer, self._update, self._out_ref)
-            if status != BUSY or loop.time() + pause > deadline:
+            if status != BUSY:
                 break
+            if loop.time() + pause > deadline:
+                raise BusyError(BUSY, f"timed out after {engine._lock_timeout_s * 1000:.0f} ms waiting for a key of this "
+                                      "update that an update of another thread, event loop or engine holds; commit or "
+                                      "roll back that update, or raise lock_timeout_ms")
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.05)
         if status or _pending_threads[0]:
             check(status)
         object.__setattr__(self, "_pointer", self._out.value)
         object.__setattr__(self, "_state", 1)
-        await self._off_loop(self._read_sessions)
+        await self._off_loop(self._read_sessions, engine._blocking_io)
 
     def _read_sessions(self) -> None:
         check(lib.botsession_read_sessions(self._pointer))
 
-    async def _off_loop(self, call: Callable[[], Any]) -> Any:
-        """``call()`` in the engine's I/O threads (inline when no store can block). When the
-        task is cancelled meanwhile, the call still ends in its thread; then the update is
-        ended (rolled back if still open) and its keys are given back, since no ``async with``
-        body or exit will run for it."""
-        if not self._engine._blocking_io:
+    async def _off_loop(self, call: Callable[[], Any], blocking: bool) -> Any:
+        """``call()`` of `async with`'s begin or end, in the engine's I/O threads (inline when
+        it cannot block). On a failure the update is rolled back. When the task is cancelled
+        meanwhile, the call still ends in its thread; then the update is rolled back (if still
+        open) and its keys are given back, since no ``async with`` body or exit will run for it."""
+        if not blocking:
             try:
                 return call()
             except BaseException:
                 self.rollback()
                 raise
-        running = self._engine._io.submit(call)
         try:
+            # An engine closed meanwhile still finishes its open updates (in a thread of their own).
+            running = self._engine._io.submit(call, finishing=True)
             return await asyncio.wrap_future(running)
         except asyncio.CancelledError:
             loop = asyncio.get_running_loop()
 
             def abandon(_: Any) -> None:
+                self.rollback()  # in the worker, now that the call is done: never on two threads at once
                 try:
-                    loop.call_soon_threadsafe(self._abandon)
+                    loop.call_soon_threadsafe(self._release_gates)
                 except RuntimeError:  # the loop is gone, and its key gates with it
-                    self.rollback()
+                    pass
 
             running.add_done_callback(abandon)
             raise
@@ -423,9 +432,22 @@ class Update:
             self.rollback()
             raise
 
-    def _abandon(self) -> None:
-        self.rollback()
-        self._release_gates()
+    async def _in_thread_to_the_end(self, call: Callable[[], Any]) -> Any:
+        """``call()`` in the engine's I/O threads for the handler's body (a lazy read): when
+        the task is cancelled meanwhile, waits for the call to end before the cancellation goes
+        on, so the body (which may catch it) never finds its update used by a thread."""
+        running = asyncio.wrap_future(self._engine._io.submit(call, finishing=True))
+        try:
+            return await asyncio.shield(running)
+        except asyncio.CancelledError:
+            while not running.done():
+                try:
+                    await asyncio.shield(running)
+                except asyncio.CancelledError:
+                    continue
+                except BaseException:
+                    break
+            raise
 
     def _release_gates(self) -> None:
         gates, names = self._gates, self._names
@@ -439,12 +461,13 @@ class Update:
             return
         try:
             if exc_type is None:
-                await self._off_loop(self.commit)
+                await self._off_loop(self.commit, self._engine._blocking_io)
             else:
                 self.rollback()
         except asyncio.CancelledError:
-            raise  # the keys are given back when the commit's thread is done (_abandon)
+            raise  # the keys are given back when the commit's thread is done (_off_loop)
         except BaseException:
+            self.rollback()
             self._release_gates()
             raise
         self._release_gates()
@@ -453,15 +476,20 @@ class Update:
         """``get`` for asyncio code: a lazy session's first read runs in the engine's I/O
         threads, not on the event loop. (Strict sessions were read by ``async with``.)"""
         unread = self._unread
-        if unread is not None and fragment in unread:
-            value = await self._off_loop(lambda: self.get_json(fragment, _off_loop=True))
-            return decode(value)
+        if unread is not None and fragment in unread and fragment in self._engine._blocking:
+            return decode(await self._in_thread_to_the_end(lambda: self.get_json(fragment, _off_loop=True)))
         return self.get(fragment)
 
     def __del__(self) -> None:
         # An update dropped without commit or rollback: roll back, so its keys are released,
         # then say so (a ResourceWarning, like an unclosed file): until it was collected, it
         # held its keys and made the next update of its chats wait.
+        gates = getattr(self, "_gates", None)  # absent when __init__ failed early
+        if gates is not None:  # an async update: give its keys back on its loop too
+            try:
+                gates._loop.call_soon_threadsafe(gates.release, self._names)
+            except RuntimeError:  # the loop is gone, and its gates with it
+                pass
         if self._state == 1:
             try:
                 key = self._describe_keys()
@@ -498,14 +526,15 @@ class Update:
         """The session's JSON text, or None when there is none."""
         unread = self._unread
         if unread is not None and fragment in unread:
-            if not _off_loop and self._engine._blocking_io:
+            if not _off_loop and fragment in self._engine._blocking:
                 raise misuse(f"the lazy session {'' if fragment is None else repr(fragment) + ' '}has not been read yet, and "
                              "reading it here would block the event loop: use `await session.aget(...)` for its first read")
-            unread.discard(fragment)
         name = self._engine._c_fragment(fragment)
         status = lib.botsession_get(self._open_pointer(), name, self._out_ref)
         if status or _pending_threads[0]:
             check(status)
+        if unread:
+            unread.discard(fragment)
         return _native.take_string(self._out.value)
 
     def get(self, fragment: Optional[str] = None) -> Any:
@@ -514,23 +543,21 @@ class Update:
         return decode(self.get_json(fragment))
 
     def set_json(self, json_text: Optional[str], fragment: Optional[str] = None) -> None:
-        unread = self._unread
-        if unread is not None:
-            unread.discard(fragment)
         text = None if json_text is None else json_argument(json_text, "the value")
         name = self._engine._c_fragment(fragment)
         check(lib.botsession_set(self._open_pointer(), name, text))
+        if self._unread:
+            self._unread.discard(fragment)
 
     def set(self, value: Any, fragment: Optional[str] = None) -> None:
         """Replaces the session's value; None deletes the session at commit."""
-        unread = self._unread
-        if unread is not None:
-            unread.discard(fragment)  # a set without a get never reads
         text = None if value is None else encode(value)
         name = self._engine._c_fragment(fragment)
         status = lib.botsession_set(self._open_pointer(), name, text)
         if status or _pending_threads[0]:
             check(status)
+        if self._unread:
+            self._unread.discard(fragment)  # a set without a get never reads
 
     def delete(self, fragment: Optional[str] = None) -> None:
         """Deletes the session at commit."""
