@@ -218,7 +218,7 @@ bench: stage venv
 	@$(MAKE) --no-print-directory build/roundtrip build/memory_rss
 	./build/roundtrip $(ROUND_TRIPS)
 	./build/memory_rss
-	@bench/ensure-redis.sh  # Debian's redis-server, for aiogram's RedisStorage baseline
+	@scripts/ensure-deps.sh bench  # Debian's redis-server, for aiogram's RedisStorage baseline
 	@$(PYTHON) -m pip install --quiet "redis==7.4.1" "hiredis==3.5.0"  # RedisStorage's client (aiogram[redis]), for the benchmark only
 	$(PYTHON_ENV) $(PYTHON) bench/python_roundtrip.py $$(( $(ROUND_TRIPS) / 4 )) --aiogram $$(( $(ROUND_TRIPS) / 20 ))
 	@$(PYTHON) -m pip install --quiet "psycopg[binary]==3.3.9"  # the PostgreSQL baseline, for the benchmark only

@@ -3,6 +3,8 @@
 #
 #   scripts/ensure-deps.sh build   what `make build` and `make demo` need
 #   scripts/ensure-deps.sh test    that, plus what `make test` needs (valgrind)
+#   scripts/ensure-deps.sh bench   build's, plus what `make bench` needs (redis-server: the
+#                                  benchmark starts a private one for aiogram's RedisStorage)
 #
 # Missing Debian packages are installed with apt-get when running as root (or through sudo),
 # saying so first; otherwise the script names them and stops. The Swift toolchain cannot come
@@ -19,6 +21,9 @@ command -v cc >/dev/null 2>&1 || missing+=(gcc)
 have_pc sqlite3 || missing+=(libsqlite3-dev)
 have_pc jansson || missing+=(libjansson-dev)
 have_pc libpq || missing+=(libpq-dev)
+if [ "$need" = bench ]; then
+    command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+fi
 if [ "$need" = test ]; then
     command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
     # The Python binding's tests run in a venv.
