@@ -505,6 +505,17 @@ int botsession_begin_nowait(botsession_engine *e, const char *update_json, botse
  * MIGRATION, CONFLICT, TOO_BIG (as botsession_begin's reads); after a failure, roll back. */
 int botsession_read_sessions(botsession_update *u);
 
+/* Turns waiting off (on != 0) or on again (0) for the calling thread, and returns the previous
+ * setting (1: it was off). While it is off, every call on this thread that would wait for a lock
+ * fails at once with BUSY, having done nothing: a key lock (as lock_timeout_ms 0), a SQLite
+ * store's connection that another thread is using or its database's write lock (busy timeout
+ * 0), a file-store folder lock. Network I/O (PostgreSQL) and custom stores' callbacks are not
+ * affected. An event loop tries a store call on its own thread with waiting off, and sends it
+ * to a worker thread only on BUSY: in WAL mode a SQLite read never waits for a lock, nor does a
+ * write nobody else is making. Careful with botsession_commit: it frees the update whatever the
+ * result, so a BUSY commit means running the handler again. */
+int botsession_thread_nowait(int on);
+
 /* Gets the session value of `fragment` (NULL for the single session): *json_out becomes a new
  * JSON text (free it with botsession_free), or NULL when there is no session. A lazy session is
  * read on its first get. Returns OK; MISUSE (NULL u or json_out, unknown fragment); NO_KEY (the

@@ -50,3 +50,8 @@ public func botsession_free_c(_ pointer: UnsafeMutableRawPointer?) {
 public func botsession_callback_error_c(_ message: UnsafePointer<CChar>?) {
     callbackMessage.set(cString: message)
 }
+
+@_cdecl("botsession_thread_nowait")
+public func botsession_thread_nowait_c(_ on: Int32) -> Int32 {
+    ThreadWaiting.set(allowed: on == 0) ? 0 : 1
+}

@@ -141,7 +141,7 @@ public final class Engine: @unchecked Sendable {
         let fragments = frozenFragments()
         let keys = try resolveKeys(fragments, update)
         let names = try lockNames(fragments, keys)
-        try KeyLocks.shared.acquire(names, timeoutMs: waiting ? lockTimeoutMs : 0) { name in
+        try KeyLocks.shared.acquire(names, timeoutMs: waiting && ThreadWaiting.allowed ? lockTimeoutMs : 0) { name in
             "key \(name.key)"
         }
         let update = SessionUpdate(engine: self, fragments: fragments, keys: keys, locks: names)

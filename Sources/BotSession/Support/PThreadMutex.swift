@@ -24,6 +24,8 @@ final class PThreadMutex: @unchecked Sendable {
     }
 
     func lock() { pthread_mutex_lock(mutex) }
+    /// Takes the mutex if it is free; false (not taken) otherwise.
+    func tryLock() -> Bool { pthread_mutex_trylock(mutex) == 0 }
     func unlock() { pthread_mutex_unlock(mutex) }
 
     /// In a forked child only: makes the mutex new and unlocked, whoever held it in the parent

@@ -286,3 +286,38 @@ def test_cancellation_is_never_swallowed_when_a_key_is_handed_over() -> None:
 
     asyncio.run(main())
     assert ran == []
+
+
+def test_a_store_call_that_would_wait_goes_to_a_thread(tmp_path) -> None:
+    """aiogram's storage tries a SQLite call on the loop with waiting off; when another
+    connection holds the database's write lock it runs in a thread instead, so the task that
+    releases the lock (on the same loop) can run. If the call waited on the loop, the release
+    could never happen and the write would fail after busy_timeout_ms."""
+    import sqlite3
+
+    from aiogram.fsm.storage.base import StorageKey
+
+    from botsession.contrib.aiogram import BotSessionStorage
+
+    path = tmp_path / "aiogram.db"
+    storage = BotSessionStorage(Store.open(f"sqlite:{path}", busy_timeout_ms=3000))
+    key = StorageKey(bot_id=1, chat_id=2, user_id=3)
+
+    async def main() -> None:
+        await storage.set_data(key, {"n": 1})            # free: runs on the loop
+        other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")                  # another writer holds the lock
+
+        async def release() -> None:
+            await asyncio.sleep(0.2)
+            other.execute("COMMIT")
+
+        releaser = asyncio.ensure_future(release())
+        assert await storage.get_data(key) == {"n": 1}   # WAL: reads do not wait
+        await storage.set_data(key, {"n": 2})            # would wait: in a thread
+        await releaser
+        other.close()
+        assert await storage.update_data(key, {"m": 3}) == {"n": 2, "m": 3}
+        await storage.close()
+
+    asyncio.run(main())

@@ -53,8 +53,9 @@ final class FileCommit: PreparedCommit {
                 staged.append(entry)
             }
             store.pauseForTests()
-            // The wait for locks starts now: writing the temporary files took no lock.
-            let deadline = monotonicMs() + max(0, timeoutMs)
+            // The wait for locks starts now: writing the temporary files took no lock. A thread
+            // that must not wait (ThreadWaiting) tries each lock once.
+            let deadline = monotonicMs() + (ThreadWaiting.allowed ? max(0, timeoutMs) : 0)
             for folder in Set(staged.map(\.folder)).sorted() {
                 locks.append(try FolderLock(folder, deadline: deadline))
             }

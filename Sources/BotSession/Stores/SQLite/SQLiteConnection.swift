@@ -183,6 +183,11 @@ final class SQLiteConnection {
         }
     }
 
+    /// The busy timeout of the calls that follow: `ms`, or nil for the store's busy_timeout_ms.
+    func setBusyTimeout(_ ms: Int32?) {
+        sqlite3_busy_timeout(db, ms ?? busyTimeoutMs)
+    }
+
     /// `BEGIN IMMEDIATE`, waiting at most `waitingMs` for another connection's write lock.
     func beginTransaction(waitingMs: Int64) throws(BotSessionError) {
         sqlite3_busy_timeout(db, Int32(clamping: max(0, waitingMs)))
@@ -317,6 +322,7 @@ final class SQLiteConnection {
         let message = String(cString: sqlite3_errmsg(db))
         switch rc & 0xFF {
         case SQLITE_BUSY, SQLITE_LOCKED:
+            if !ThreadWaiting.allowed { return ThreadWaiting.busy("SQLite database '\(path)'") }
             return BotSessionError(.busy, "SQLite database '\(path)' stayed locked by another connection while \(doing) (\(message)); raise busy_timeout_ms or retry")
         case SQLITE_TOOBIG:
             return BotSessionError(.tooBig, "SQLite refused a value as too big while \(doing): \(message)")

@@ -79,12 +79,22 @@ public final class SQLiteStore: SessionStore, @unchecked Sendable {
     /// Runs `body` with this process's connection, under the store's lock.
     private func withConnection<T>(_ body: (SQLiteConnection) throws(BotSessionError) -> T) throws(BotSessionError) -> T {
         ForkGate.sqlite.enter()
+        defer { ForkGate.sqlite.leave() }
+        guard ThreadWaiting.allowed else { return try withConnectionNotWaiting(body) }
         lock.lock()
-        defer {
-            lock.unlock()
-            ForkGate.sqlite.leave()
-        }
+        defer { lock.unlock() }
         return try body(try ownConnection())
+    }
+
+    /// `withConnection` on a thread that must not wait (`ThreadWaiting`): BUSY at once when
+    /// another thread has the connection or another connection the database's write lock.
+    private func withConnectionNotWaiting<T>(_ body: (SQLiteConnection) throws(BotSessionError) -> T) throws(BotSessionError) -> T {
+        guard lock.tryLock() else { throw ThreadWaiting.busy("SQLite database '\(path)'") }
+        defer { lock.unlock() }
+        let c = try ownConnection()
+        c.setBusyTimeout(0)
+        defer { c.setBusyTimeout(nil) }
+        return try body(c)
     }
 
     /// This process's connection; the caller holds the store's lock. A connection must not
@@ -137,10 +147,15 @@ public final class SQLiteStore: SessionStore, @unchecked Sendable {
         }
         // Held until the transaction ends (Prepared.end), so a fork never cuts it in half.
         ForkGate.sqlite.enter()
-        lock.lock()
+        if ThreadWaiting.allowed {
+            lock.lock()
+        } else if !lock.tryLock() {
+            ForkGate.sqlite.leave()
+            throw ThreadWaiting.busy("SQLite database '\(path)'")
+        }
         do throws(BotSessionError) {
             let c = try ownConnection()
-            try c.beginTransaction(waitingMs: min(timeoutMs, options.busyTimeoutMs))
+            try c.beginTransaction(waitingMs: ThreadWaiting.allowed ? min(timeoutMs, options.busyTimeoutMs) : 0)
             do throws(BotSessionError) {
                 for change in changes { try c.apply(change) }
             } catch {

@@ -121,6 +121,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         "botsession_begin_nowait": (c_int, [handle, c_char_p, out_handle]),
         "botsession_read_sessions": (c_int, [handle]),
         "botsession_lock_names": (c_int, [handle, c_char_p, out_string]),
+        "botsession_thread_nowait": (c_int, [c_int]),
         "botsession_get": (c_int, [handle, c_char_p, out_string]),
         "botsession_set": (c_int, [handle, c_char_p, c_char_p]),
         "botsession_clear": (c_int, [handle]),

@@ -107,6 +107,9 @@ class Engine(Closable):
         self._lazy = frozenset(name for name, f in configured.items() if f.lazy)
         self._blocking = frozenset(name for name, f in configured.items() if f.store is not None and f.store._blocking)
         self._blocking_io = bool(self._blocking)
+        # Whether every store waits for nothing but locks (memory, SQLite, file): then reads are
+        # tried on the loop with waiting off first (`_aio.call_store`).
+        self._lock_waits_only = all(f.store is None or f.store._lock_waits_only for f in configured.values())
         self._described = {name: (f.store._description if f.store is not None else "its own memory store")
                            for name, f in configured.items()}
         out = c_void_p()
@@ -396,6 +399,20 @@ class Update:
             check(status)
         object.__setattr__(self, "_pointer", self._out.value)
         object.__setattr__(self, "_state", 1)
+        if engine._blocking_io and engine._lock_waits_only:
+            # Tried on the loop with waiting off: a read that would wait fails having read
+            # nothing more (sessions read already stay read), then goes to a thread.
+            before = lib.botsession_thread_nowait(1)
+            try:
+                self._read_sessions()
+                return
+            except BusyError:
+                pass
+            except BaseException:
+                self.rollback()
+                raise
+            finally:
+                lib.botsession_thread_nowait(before)
         await self._off_loop(self._read_sessions, engine._blocking_io)
 
     def _read_sessions(self) -> None:

@@ -44,7 +44,7 @@ class Store(Closable):
     """
 
     def __init__(self, pointer: int, *, keep: Tuple[Any, ...] = (), description: str = "a store",
-                 blocking: bool = True) -> None:
+                 blocking: bool = True, lock_waits_only: bool = False) -> None:
         self._handle = Handle(pointer, lib.botsession_store_close, "store")
         # Python objects the C store may call into, or that it keeps alive (callbacks, an
         # inner store): they live as long as this object does.
@@ -53,6 +53,9 @@ class Store(Closable):
         # I/O (the asyncio API runs such calls in worker threads; a memory store's it runs inline).
         self._description = description
         self._blocking = blocking
+        # Whether the store's calls wait for nothing but locks (memory, SQLite, file: no network,
+        # no Python callbacks), so an event loop may try them with waiting off (`_aio.call_store`).
+        self._lock_waits_only = lock_waits_only
 
     def __repr__(self) -> str:
         return f"<botsession.{type(self).__name__} {self._description}{' (closed)' if self._handle.closed else ''}>"
@@ -66,7 +69,8 @@ class Store(Closable):
         ``synchronous=``, ``busy_timeout_ms=``); unknown ones raise InvalidOptionError."""
         out = c_void_p()
         check(lib.botsession_store_open(c_text(uri, "uri"), encode(options, "the store options") if options else None, byref(out)))
-        return cls(out.value, description=describe_uri(uri), blocking=not uri.startswith("memory:"))
+        return cls(out.value, description=describe_uri(uri), blocking=not uri.startswith("memory:"),
+                   lock_waits_only=uri.startswith(("memory:", "sqlite:", "file:")))
 
     @classmethod
     def custom(cls, implementation: CustomStoreProtocol) -> "Store":
@@ -88,7 +92,8 @@ class Store(Closable):
         out = c_void_p()
         with self._handle as pointer:
             check(lib.botsession_store_enhance(pointer, encode(options, "the store options") if options else None, byref(out)))
-        return EnhancedStore(out.value, keep=(self,), description=f"enhanced {self._description}", blocking=self._blocking)
+        return EnhancedStore(out.value, keep=(self,), description=f"enhanced {self._description}", blocking=self._blocking,
+                             lock_waits_only=self._lock_waits_only)
 
     # -- direct operations ------------------------------------------------------------------
 

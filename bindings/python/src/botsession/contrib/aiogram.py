@@ -28,6 +28,7 @@ from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import (BaseEventIsolation, BaseStorage, DefaultKeyBuilder, KeyBuilder, StateType,
                                       StorageKey)
 
+from .._aio import call_store
 from ..engine import Engine
 from ..errors import misuse
 from ..store import Store
@@ -95,9 +96,12 @@ class BotSessionStorage(BaseStorage):
         return dict(value) if isinstance(value, dict) else {}
 
     async def _io(self, function: Callable[..., Any], *args: Any) -> Any:
+        """A store call: tried on the loop with waiting off when the store waits for nothing
+        but locks (memory, SQLite, file), else, or when it would wait, in the engine's I/O
+        threads (botsession._aio.call_store)."""
         if self._closed:
             raise misuse("this BotSessionStorage is closed")
-        return await self._engine.run_io(function, *args)
+        return await call_store(self._engine._io, self.store._lock_waits_only, function, *args)
 
     # -- BaseStorage -----------------------------------------------------------------------
 
