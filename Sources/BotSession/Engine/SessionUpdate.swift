@@ -221,9 +221,10 @@ public final class SessionUpdate {
     private struct Batch {
         let store: any SessionStore
         var changes: [StoreChange]
-        var labels: [String]
+        var fragments: [Engine.Fragment]
 
-        var described: String { "\(labels.joined(separator: ", ")) (\(store.identity))" }
+        /// For messages only: made when a commit fails, never on the way to success.
+        var described: String { "\(fragments.map(\.label).joined(separator: ", ")) (\(store.identity))" }
     }
 
     /// The changes of SPEC §5's table, one batch per store identity (handles on one database
@@ -236,9 +237,9 @@ public final class SessionUpdate {
             let (base, lowered) = slot.store.lower([change])
             if let b = batches.firstIndex(where: { $0.store.identity == base.identity }) {
                 batches[b].changes += lowered
-                batches[b].labels.append(slot.fragment.label)
+                batches[b].fragments.append(slot.fragment)
             } else {
-                batches.append(Batch(store: base, changes: lowered, labels: [slot.fragment.label]))
+                batches.append(Batch(store: base, changes: lowered, fragments: [slot.fragment]))
             }
         }
         if batches.count > 1 {
