@@ -33,7 +33,7 @@ import tempfile
 import time
 
 from botsession import Engine, Store
-from roundtrip_common import (INITIAL, KEYS, ROUNDS, by_hand, compare, key_of, make_updates, race, report, timed,
+from roundtrip_common import (INITIAL, KEYS, ROUNDS, by_hand, compare, dumps, key_of, make_updates, race, report, timed,
                               through_botsession)
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -189,6 +189,69 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def hand_sqlite_storage(path: str):
+    """The floor of any aiogram storage on SQLite: a BaseStorage written by hand on Python's
+    sqlite3 module, its calls made on the event loop (blocking it: no thread hop, no lock, no
+    checks), in the same table, keys and compact JSON as BotSessionStorage; update_data is
+    atomic as ours is (BEGIN IMMEDIATE, read, merge, upsert, COMMIT)."""
+    from aiogram.fsm.state import State
+    from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
+
+    class HandSQLiteStorage(BaseStorage):
+        def __init__(self) -> None:
+            self.key_builder = DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
+            self.db = sqlite3.connect(path, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute(TABLE)
+            self.cursor = self.db.cursor()
+
+        def _read(self, name):
+            row = self.cursor.execute("SELECT value FROM sessions WHERE key = ?", (name,)).fetchone()
+            return row[0] if row else None
+
+        def _write(self, name, text):
+            if text is None:
+                self.cursor.execute("DELETE FROM sessions WHERE key = ?", (name,))
+            else:
+                self.cursor.execute("INSERT INTO sessions (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
+                                    "SET value = excluded.value, version = version + 1", (name, text))
+
+        async def set_state(self, key, state=None):
+            value = state.state if isinstance(state, State) else state
+            self._write(self.key_builder.build(key, "state"), None if value is None else json.dumps(value))
+
+        async def get_state(self, key):
+            text = self._read(self.key_builder.build(key, "state"))
+            return json.loads(text) if text is not None else None
+
+        async def set_data(self, key, data):
+            self._write(self.key_builder.build(key, "data"), dumps(data) if data else None)
+
+        async def get_data(self, key):
+            text = self._read(self.key_builder.build(key, "data"))
+            return json.loads(text) if text is not None else {}
+
+        async def update_data(self, key, data):
+            name = self.key_builder.build(key, "data")
+            self.cursor.execute("BEGIN IMMEDIATE")
+            try:
+                text = self._read(name)
+                merged = json.loads(text) if text is not None else {}
+                merged.update(data)
+                self._write(name, dumps(merged))
+                self.cursor.execute("COMMIT")
+            except BaseException:
+                self.cursor.execute("ROLLBACK")
+                raise
+            return merged
+
+        async def close(self):
+            self.db.close()
+
+    return HandSQLiteStorage()
+
+
 def aiogram_contender(loop, storage, server_pid=None):
     """aiogram 3 as a group bot runs it: a Dispatcher with FSM data per chat (FSMStrategy.CHAT, so
     10,000 chats are 10,000 FSM keys), a message handler that reads the chat's data and updates
@@ -240,6 +303,9 @@ async def stored_counts(name: str, storage) -> dict:
     """chat id -> the count the handler left in `storage`'s FSM data."""
     if name == "MemoryStorage":
         return {key.chat_id: record.data["count"] for key, record in storage.storage.items() if record.data}
+    if name == "sqlite3 by hand":
+        return {int(key.split(":")[2]): json.loads(value)["count"]
+                for key, value in storage.db.execute("SELECT key, value FROM sessions WHERE key LIKE '%:data'")}
     if name == "RedisStorage":
         counts = {}
         async for raw in storage.redis.scan_iter(match="fsm:*:data", count=1000):
@@ -269,6 +335,7 @@ def aiogram_race(directory: str) -> None:
     loop = asyncio.new_event_loop()
     with redis_server(directory) as server:
         storages = {"MemoryStorage": MemoryStorage(),
+                    "sqlite3 by hand": hand_sqlite_storage(f"{directory}/aiogram-hand.db"),
                     "BotSessionStorage": BotSessionStorage(Store.open(f"sqlite:{directory}/aiogram.db"))}
         skipped = None
         if server is None:
@@ -284,12 +351,16 @@ def aiogram_race(directory: str) -> None:
               f"{per_round} updates per contender, {KEYS} chats; handler: get_data(), update_data(count=+1)")
         report(results, {
             "MemoryStorage": "aiogram's in-process dict",
+            "sqlite3 by hand": "the floor on SQLite: a BaseStorage on the sqlite3 module, blocking the loop",
             "BotSessionStorage": "botsession.contrib.aiogram on sqlite: (WAL, synchronous=NORMAL)",
             "RedisStorage": "aiogram's, redis-py + hiredis to a private redis-server on 127.0.0.1 (no persistence)"})
         if skipped:
             print(f"  RedisStorage: skipped: {skipped}")
         ours = results["BotSessionStorage"]
         compare("BotSessionStorage / MemoryStorage", ours, results["MemoryStorage"], ">= 0.9x")
+        compare("sqlite3 by hand / MemoryStorage", results["sqlite3 by hand"], results["MemoryStorage"],
+                "none: the floor of any SQLite storage")
+        compare("BotSessionStorage / sqlite3 by hand", ours, results["sqlite3 by hand"], "none")
         if "RedisStorage" in results:
             compare("BotSessionStorage / RedisStorage", ours, results["RedisStorage"], ">= 3x")
             print("  (RedisStorage's ratio counts this process's CPU only; the server's is shown beside it)")

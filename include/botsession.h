@@ -369,6 +369,31 @@ int botsession_store_write(botsession_store *s, const char *key, const char *jso
  * Returns OK; MISUSE; TOO_BIG; STORAGE, BUSY, CALLBACK. */
 int botsession_store_delete(botsession_store *s, const char *key);
 
+/* Sets the members of the JSON object `patch_json` on the JSON object stored under `key`, in one
+ * atomic step, as Python's dict.update and JavaScript's Object.assign do: each member replaces
+ * the stored member of that name where it stands, or is added after the others (names compared
+ * decoded; of duplicate names the last value counts). A stored value that is absent, or not an
+ * object, counts as {}. Values are copied as they are; the result is written compactly. Nothing
+ * is written when the patch is {} or changes nothing. It is how an FSM storage updates its data
+ * (the aiogram storage's update_data) without a whole update.
+ * Concurrent merges and updates of the key lose nothing: it holds the key's lock of this process
+ * (as an update does; waiting up to 10 s, or not at all while botsession_thread_nowait is on),
+ * and SQLite, PostgreSQL and file stores compare and set against other processes, reading and
+ * merging again after a short random pause when another process wrote first, for up to 10 s.
+ * Memory and custom stores are serialised
+ * within this process only. Through an enhancer, the value is read and written as the enhancer
+ * does (migrations run, expiry refreshed).
+ * If merged_out is not NULL, *merged_out becomes the resulting object's JSON text (free it with
+ * botsession_free); on failure it is NULL and nothing was written.
+ * Returns OK; MISUSE (NULL s, key or patch_json; key not UTF-8); TOO_BIG (key above 1,024
+ * bytes, or a value the store cannot hold); INVALID_JSON (patch_json is not JSON,
+ * or not a JSON object); BUSY (the key's lock or the store stayed locked; with waiting off, also
+ * when another process wrote first, since merging again needs a pause); CONFLICT (other
+ * processes changed the key at every attempt for 10 s);
+ * STORAGE, CALLBACK, MIGRATION (reading or writing
+ * failed, as botsession_store_read and botsession_store_write). */
+int botsession_store_merge(botsession_store *s, const char *key, const char *patch_json, char **merged_out);
+
 /* Sets *exists_out to 1 when botsession_store_read would find a value under `key`, else 0
  * (expired data, and data an enhancer's migration dropped, do not count). Through an enhancer
  * this reads and unwraps the value, running migrations, but writes nothing.

@@ -123,6 +123,19 @@ public func botsession_store_delete_c(_ s: OpaquePointer?, _ key: UnsafePointer<
     }
 }
 
+@_cdecl("botsession_store_merge")
+public func botsession_store_merge_c(_ s: OpaquePointer?, _ key: UnsafePointer<CChar>?, _ patch: UnsafePointer<CChar>?,
+                                     _ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    out?.pointee = nil
+    return call { () throws(BotSessionError) in
+        let store = try store(s, "s")
+        let k = try keyArgument(key)
+        let changes = try JSONText(validating: try bytes(patch, "patch_json"), what: "the patch")
+        let merged = try store.merge(k, patch: changes)
+        if let out { out.pointee = try copyOut(merged.bytes) }
+    }
+}
+
 @_cdecl("botsession_store_has")
 public func botsession_store_has_c(_ s: OpaquePointer?, _ key: UnsafePointer<CChar>?,
                             _ out: UnsafeMutablePointer<Int32>?) -> Int32 {

@@ -189,3 +189,23 @@ def test_failing_migration_keeps_the_data(counting) -> None:
         enhanced.read("k")
     assert isinstance(caught.value.__cause__, KeyError)
     assert counting.data["k"] == '{"old": true}'
+
+
+@pytest.mark.parametrize("uri", ["memory:", "sqlite-file", "file-dir"])
+def test_merge_sets_members_as_dict_update(uri: str, tmp_path) -> None:
+    uri = {"sqlite-file": f"sqlite:{tmp_path}/s.db", "file-dir": f"file:{tmp_path}/files"}.get(uri, uri)
+    with Store.open(uri) as store:
+        assert store.merge("k", {"a": 1}) == {"a": 1}                # absent counts as {}
+        assert store.merge("k", {"b": [1], "a": 2}) == {"a": 2, "b": [1]}
+        assert list(store.merge("k", {"c": None})) == ["a", "b", "c"]  # replaced in place, added after
+        assert store.merge_json("k", '{"d": 1.50}') == '{"a":2,"b":[1],"c":null,"d":1.50}'  # values as written
+        store.write("list", [1, 2])
+        assert store.merge("list", {"x": 1}) == {"x": 1}             # not an object: {}
+        assert store.merge("none", {}) == {} and not store.has("none")  # {} writes nothing
+        for bad in ([("a", 1)], "text", None):
+            with pytest.raises(InvalidJSONError, match="not a mapping"):
+                store.merge("k", bad)  # type: ignore[arg-type]
+        for bad_text in ("[1]", "1", "{"):
+            with pytest.raises(InvalidJSONError, match="the patch"):
+                store.merge_json("k", bad_text)
+        assert store.read("k") == {"a": 2, "b": [1], "c": None, "d": 1.5}  # refused merges changed nothing

@@ -10,6 +10,9 @@ import threading
 import weakref
 from typing import Any, Callable, Deque, Dict, List, Optional, Tuple, TypeVar
 
+from ._native import lib
+from .errors import BusyError, invalid_option, misuse
+
 T = TypeVar("T")
 
 #: How many worker threads an engine or adapter runs store I/O in, unless told otherwise.
@@ -25,7 +28,6 @@ class IOThreads:
     def __init__(self, threads: Optional[int] = None, name: str = "botsession-io") -> None:
         threads = DEFAULT_IO_THREADS if threads is None else threads
         if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-            from .errors import invalid_option
             raise invalid_option(f"io_threads must be a whole number of threads, at least 1, not {threads!r}")
         self.threads = threads
         self._pool = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix=name)
@@ -42,7 +44,6 @@ class IOThreads:
             return self._pool.submit(function, *args)
         except RuntimeError:  # shut down
             if not finishing:
-                from .errors import misuse
                 raise misuse("this engine (or adapter) is closed: its I/O threads are gone") from None
         done: "concurrent.futures.Future[T]" = concurrent.futures.Future()
 
@@ -163,8 +164,6 @@ async def call_store(io: IOThreads, lock_waits_only: bool, function: Callable[..
     and then runs in a worker thread, where it may wait. A thread hop costs about 100 µs of CPU
     here; the try costs nothing. Other stores' calls always run in a worker thread."""
     if lock_waits_only:
-        from ._native import lib
-        from .errors import BusyError
         before = lib.botsession_thread_nowait(1)
         try:
             return function(*args)

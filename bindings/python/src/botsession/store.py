@@ -5,13 +5,13 @@ import ctypes
 import re
 import threading
 from ctypes import byref, c_int, c_void_p
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Protocol, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Protocol, Tuple, Union
 
 from . import _native
 from ._handle import Closable, Handle
 from ._native import lib
 from ._text import c_text, decode, encode, json_argument, optional_text
-from .errors import check, filling_callback, guarded
+from .errors import check, filling_callback, guarded, invalid_json
 
 
 class CustomStoreProtocol(Protocol):
@@ -116,6 +116,25 @@ class Store(Closable):
         """Stores ``value`` (anything ``json.dumps`` takes) under ``key``."""
         with self._handle as pointer:
             check(lib.botsession_store_write(pointer, c_text(key, "key"), encode(value)))
+
+    def merge_json(self, key: str, patch_json: Union[str, bytes]) -> str:
+        """Sets the members of the JSON object ``patch_json`` on the object stored under
+        ``key`` in one atomic step (``dict.update``'s rules; an absent or non-object value
+        counts as ``{}``) and returns the result's JSON text. Concurrent merges and updates of
+        the key lose nothing (botsession_store_merge)."""
+        out = c_void_p()
+        with self._handle as pointer:
+            check(lib.botsession_store_merge(pointer, c_text(key, "key"), json_argument(patch_json, "the patch"),
+                                             byref(out)))
+        return _native.take_string(out.value)  # type: ignore[return-value]
+
+    def merge(self, key: str, patch: Mapping[str, Any]) -> Dict[str, Any]:
+        """``merge_json`` with Python values: ``store.merge("chat:1", {"step": 2})`` returns
+        the stored dict after the merge."""
+        if not isinstance(patch, Mapping):
+            raise invalid_json(f"the patch is a {type(patch).__name__}, not a mapping: a merge sets the members of a "
+                               "dict such as {'step': 2}")
+        return decode(self.merge_json(key, encode(dict(patch), "the patch")))
 
     def delete(self, key: str) -> None:
         with self._handle as pointer:

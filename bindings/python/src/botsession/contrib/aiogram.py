@@ -8,9 +8,12 @@
 
 States and data live in the store as ``<prefix>:<bot>:<chat>:<user>:<destiny>:state`` (a JSON
 string) and ``...:data`` (a JSON object, the text of ``json_dumps``), as aiogram's Redis storage
-names them. Every store call runs in the I/O threads of the storage's engine (``io_threads``,
-8 by default), never on the event loop. Updates of the data of one key (``update_data``) go
-through that engine, so concurrent tasks, threads and processes never lose each other's changes.
+names them. No store call blocks the event loop: one that could only wait for a lock (memory,
+SQLite, file stores) is tried on the loop with waiting off and goes to the storage's I/O threads
+(``io_threads``, 8 by default) only when it would wait; other stores' calls always run there.
+``update_data`` is atomic (one merge in the store, ``Store.merge_json``, or with custom json
+hooks a read-modify-write in an engine update), so concurrent tasks, threads and processes never
+lose each other's changes.
 It answers as aiogram's own storages do: ``set_data`` with anything but a dict raises
 ``DataNotDictLikeError``; ``get_data`` and ``update_data`` return new dicts, which the caller
 may change without changing what is stored.
@@ -19,7 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import threading
+import time
 from contextlib import asynccontextmanager
 from typing import Any, AsyncGenerator, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
@@ -28,9 +33,9 @@ from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import (BaseEventIsolation, BaseStorage, DefaultKeyBuilder, KeyBuilder, StateType,
                                       StorageKey)
 
-from .._aio import call_store
+from .._aio import IOThreads, call_store
 from ..engine import Engine
-from ..errors import misuse
+from ..errors import ConflictError, misuse
 from ..store import Store
 
 JsonDumps = Callable[..., Union[str, bytes]]
@@ -53,11 +58,13 @@ class BotSessionStorage(BaseStorage):
         self.json_loads = json_loads
         self._close_store = close_store
         self._closed = False
-        # Store calls run in this engine's I/O threads; update_data's read-modify-write runs in
-        # an update of this engine, keyed by the storage key: it is serialised per key.
-        # The storage key rides in as a chat id, which the built-in `chat` strategy turns into
-        # the key as it is: no Python key function called back from C for every update_data.
-        self._engine = Engine(store, io_threads=io_threads)
+        self._threads = IOThreads(io_threads)
+        # With json's own dumps and loads, the stored text is the data object itself, and
+        # update_data is one merge in the store. Other hooks may shape the text any way (an
+        # envelope, tagged types), so the merge must run in Python, in an update of an engine
+        # (made when first needed) keyed by the storage key, which serialises it per key.
+        self._merges_in_store = json_dumps is json.dumps and json_loads is json.loads
+        self._engine: Optional[Engine] = None
 
     @classmethod
     def from_url(cls, store_uri: str, *, key_builder: Optional[KeyBuilder] = None, io_threads: Optional[int] = None,
@@ -101,7 +108,7 @@ class BotSessionStorage(BaseStorage):
         threads (botsession._aio.call_store)."""
         if self._closed:
             raise misuse("this BotSessionStorage is closed")
-        return await call_store(self._engine._io, self.store._lock_waits_only, function, *args)
+        return await call_store(self._threads, self.store._lock_waits_only, function, *args)
 
     # -- BaseStorage -----------------------------------------------------------------------
 
@@ -133,12 +140,22 @@ class BotSessionStorage(BaseStorage):
 
     async def update_data(self, key: StorageKey, data: Mapping[str, Any]) -> Dict[str, Any]:
         """Merges ``data`` into the stored data (as ``dict.update``: a mapping or key-value
-        pairs) and returns the result, a new dict."""
+        pairs) and returns the result, a new dict. Concurrent tasks, threads and processes
+        lose no change: with the default json hooks it is one atomic store call
+        (``Store.merge_json``), with others a read-modify-write in an engine update."""
         name = self.key_builder.build(key, "data")
         changes = dict(data)
+        if self._merges_in_store:
+            return self._load(await self._io(self.store.merge_json, name, self._dump(changes)))
+        if self._closed:
+            raise misuse("this BotSessionStorage is closed")
+        if self._engine is None:
+            # The storage key rides in as a chat id, which the built-in `chat` strategy turns
+            # into the key as it is: no Python key function called back for every update_data.
+            self._engine = Engine(self.store)
 
         def merge() -> Dict[str, Any]:
-            # No await between begin and commit, which both run in this I/O thread: the key is
+            # No await between begin and commit, which both run in this thread: the key is
             # held only while this function runs.
             def handler(session: Any) -> Dict[str, Any]:
                 merged = self._load(session.get_json())
@@ -146,9 +163,22 @@ class BotSessionStorage(BaseStorage):
                     merged.update(changes)
                     session.set_json(self._dump(merged) if merged else None)
                 return merged
-            return self._engine.run({"message": {"chat": {"id": name}}}, handler)
+            # Another process may write between the read and the commit (CONFLICT: nothing
+            # was written): merge again after a short random pause, for up to 10 s, as
+            # botsession_store_merge does.
+            deadline = time.monotonic() + 10
+            pause = 0.001
+            while True:
+                try:
+                    return self._engine.run({"message": {"chat": {"id": name}}}, handler, attempts=1)  # type: ignore[union-attr]
+                except ConflictError:
+                    if time.monotonic() + pause > deadline:
+                        raise
+                    time.sleep(random.uniform(0, pause))
+                    pause = min(pause * 2, 0.02)
 
-        return await self._io(merge)
+        # Not tried on the loop: its pauses would block it.
+        return await self._threads.run(merge)
 
     async def close(self) -> None:
         """Ends the storage (and closes its store, unless ``close_store=False``); closing again
@@ -156,12 +186,12 @@ class BotSessionStorage(BaseStorage):
         if self._closed:
             return
         self._closed = True
-        await self._engine.run_io(self._close_now)
-
-    def _close_now(self) -> None:
-        self._engine.close()
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            engine.close()
         if self._close_store:
-            self.store.close()
+            await self._threads.run(self.store.close)
+        self._threads.shutdown()
 
 
 class BotSessionEventIsolation(BaseEventIsolation):
