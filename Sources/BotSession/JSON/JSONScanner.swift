@@ -49,37 +49,57 @@ enum JSONScanner {
         try scan(text, record: false, into: &none)
     }
 
+    /// What is wrong with a string (`StringProblem.none`: nothing); the message is made only
+    /// when there is one, so the scan returns plain values.
+    enum StringProblem: UInt8 {
+        case none, notClosed, endsInEscape, badUnicodeEscape, badEscape, controlCharacter, invalidUTF8
+    }
+
+    /// The message for `problem`, found at byte `at` of `p`.
+    static func describe(_ problem: StringProblem, in p: UnsafeBufferPointer<UInt8>, at i: Int) -> String {
+        switch problem {
+        case .none: return ""
+        case .notClosed: return "a string is not closed"
+        case .endsInEscape: return "the text ends inside an escape"
+        case .badUnicodeEscape: return "'\\u' must be followed by four hex digits"
+        case .badEscape: return "invalid escape '\\\(Unicode.Scalar(p[i + 1]))' in a string"
+        case .controlCharacter: return "control character 0x\(Bytes.hex(p[i])) must be escaped in a string"
+        case .invalidUTF8: return "invalid UTF-8 in a string"
+        }
+    }
+
     /// Scans the string whose opening quote is at `start`: where it ends (past the closing
     /// quote), whether it has escapes, or what is wrong and where (`end` is then the offset).
     /// A static function over locals: this loop is the hottest part of reading an update.
-    static func scanString(_ p: UnsafeBufferPointer<UInt8>, openingQuoteAt start: Int) -> (end: Int, escaped: Bool, problem: String?) {
+    @inline(__always)
+    static func scanString(_ p: UnsafeBufferPointer<UInt8>, openingQuoteAt start: Int) -> (end: Int, escaped: Bool, problem: StringProblem) {
         let n = p.count
         var i = start + 1
         var escaped = false
         while true {
             i = skipPlainASCII(p, from: i)
-            guard i < n else { return (start, escaped, "a string is not closed") }
+            guard i < n else { return (start, escaped, .notClosed) }
             let b = p[i]
-            if b == 0x22 { return (i + 1, escaped, nil) }
+            if b == 0x22 { return (i + 1, escaped, .none) }
             if b == 0x5C {
                 escaped = true
-                guard i + 1 < n else { return (i, escaped, "the text ends inside an escape") }
+                guard i + 1 < n else { return (i, escaped, .endsInEscape) }
                 switch p[i + 1] {
                 case 0x22, 0x5C, 0x2F, 0x62, 0x66, 0x6E, 0x72, 0x74:
                     i += 2
                 case 0x75:
                     guard i + 5 < n, isHex(p[i + 2]), isHex(p[i + 3]), isHex(p[i + 4]), isHex(p[i + 5]) else {
-                        return (i, escaped, "'\\u' must be followed by four hex digits")
+                        return (i, escaped, .badUnicodeEscape)
                     }
                     i += 6
                 default:
-                    return (i, escaped, "invalid escape '\\\(Unicode.Scalar(p[i + 1]))' in a string")
+                    return (i, escaped, .badEscape)
                 }
                 continue
             }
-            if b < 0x20 { return (i, escaped, "control character 0x\(Bytes.hex(b)) must be escaped in a string") }
+            if b < 0x20 { return (i, escaped, .controlCharacter) }
             let length = Bytes.utf8SequenceLength(p, at: i)
-            if length == 0 { return (i, escaped, "invalid UTF-8 in a string") }
+            if length == 0 { return (i, escaped, .invalidUTF8) }
             i += length
         }
     }
@@ -293,9 +313,9 @@ enum JSONScanner {
         mutating func string(_ tokens: inout [JSONToken]) throws(JSONSyntaxError) {
             let start = i
             let scanned = JSONScanner.scanString(p, openingQuoteAt: start)
-            guard scanned.problem == nil else {
+            guard scanned.problem == .none else {
                 i = scanned.end
-                throw fail(scanned.problem!)
+                throw fail(JSONScanner.describe(scanned.problem, in: p, at: i))
             }
             i = scanned.end
             if record {
