@@ -102,9 +102,12 @@
  * fork(). Handles created before fork() must not be used in the child; create new ones there.
  * Every process-wide table and mutex (the key locks above all) is reset in the child, so a child
  * with fresh handles never waits for a key that a thread of the parent held at the fork; the
- * child closes its copies of the file store's locked descriptors, and fork() waits for SQLite
- * statements and transactions in flight in other threads (SQLite shares a file's lock state
- * among a process's connections, so a child forked inside a write could never write). (A
+ * child closes its copies of the file store's locked descriptors, and fork() waits for the
+ * library calls other threads have in flight (the Swift runtime inside the library takes locks
+ * of its own, which a child must not inherit held; and SQLite shares a file's lock state among
+ * a process's connections, so a child forked inside a write could never write). It does not
+ * wait for a thread that is waiting for a key lock or running one of your callbacks, so a
+ * callback may fork. (A
  * SQLite or PostgreSQL store that notices it runs in a child opens connections of its own
  * rather than sharing the parent's; SQLite reopens the file by its absolute path, so a child
  * that changed directory still finds it.)

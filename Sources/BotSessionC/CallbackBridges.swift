@@ -16,7 +16,8 @@ func invokeCallback(_ what: String, _ body: () -> Int32) throws(BotSessionError)
     let outer = callbackMessage.bytes
     callbackMessage.set(nil)
     defer { callbackMessage.set(outer) }
-    let rc = body()
+    // The caller's code runs outside the fork barrier: it may fork, or wait for a thread that does.
+    let rc = ForkBarrier.outside { body() }
     guard rc != 0 else { return }
     var message = "\(what) failed (returned \(rc))"
     if let said = callbackMessage.bytes, !said.isEmpty {
@@ -57,7 +58,7 @@ func migrationFunction(_ fn: botsession_migrate_fn, _ userData: UnsafeMutableRaw
 
 func clock(_ fn: botsession_clock_fn, _ userData: UnsafeMutableRawPointer?) -> Clock {
     let data = UserData(pointer: userData)
-    return { fn(data.pointer) }
+    return { ForkBarrier.outside { fn(data.pointer) } }
 }
 
 /// A custom store's C methods as the engine's `CustomStore.Methods`.
@@ -97,7 +98,7 @@ func customStoreMethods(_ m: botsession_store_methods, _ userData: UnsafeMutable
         }
     }
     if let release = m.release {
-        methods.release = { release(data.pointer) }
+        methods.release = { ForkBarrier.outside { release(data.pointer) } }
     }
     return methods
 }

@@ -43,5 +43,5 @@ public func botsession_engine_set_initial_fn_c(_ e: OpaquePointer?, _ fragment: 
 
 @_cdecl("botsession_engine_free")
 public func botsession_engine_free_c(_ e: OpaquePointer?) {
-    releaseEngine(e)
+    insideForkBarrier { releaseEngine(e) }
 }

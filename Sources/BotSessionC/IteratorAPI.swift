@@ -39,5 +39,5 @@ public func botsession_iter_next_c(_ it: OpaquePointer?,
 
 @_cdecl("botsession_iter_free")
 public func botsession_iter_free_c(_ it: OpaquePointer?) {
-    releaseCursor(it)
+    insideForkBarrier { releaseCursor(it) }
 }

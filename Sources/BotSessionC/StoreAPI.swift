@@ -158,5 +158,5 @@ public func botsession_store_set_clock_c(_ s: OpaquePointer?, _ fn: botsession_c
 
 @_cdecl("botsession_store_close")
 public func botsession_store_close_c(_ s: OpaquePointer?) {
-    releaseStore(s)
+    insideForkBarrier { releaseStore(s) }
 }

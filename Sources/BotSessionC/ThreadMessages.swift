@@ -58,14 +58,26 @@ func report(_ error: BotSessionError) -> Int32 {
 }
 
 /// Runs the body of an exported function: OK, or the failure's status with its message recorded.
+/// Inside the fork barrier (`ForkBarrier`): a fork() waits until it is done.
 @inline(__always)
 func call(_ body: () throws(BotSessionError) -> Void) -> Int32 {
+    ForkBarrier.enter()
+    defer { ForkBarrier.leave() }
     do {
         try body()
         return Status.ok.rawValue
     } catch {
         return report(error)
     }
+}
+
+/// Runs the body of an exported function that returns nothing (the free functions) inside the
+/// fork barrier.
+@inline(__always)
+func insideForkBarrier(_ body: () -> Void) {
+    ForkBarrier.enter()
+    defer { ForkBarrier.leave() }
+    body()
 }
 
 func misuse(_ message: String) -> BotSessionError {

@@ -99,6 +99,8 @@ public func botsession_commit_c(_ u: OpaquePointer?) -> Int32 {
 
 @_cdecl("botsession_rollback")
 public func botsession_rollback_c(_ u: OpaquePointer?) {
+    ForkBarrier.enter()
+    defer { ForkBarrier.leave() }
     let update: SessionUpdate
     do throws(BotSessionError) {
         update = try updateObject(u)

@@ -234,6 +234,79 @@ static void fork_during_commits(void) {
     printf("  children forked during commits of two stores commit both with fresh handles\n");
 }
 
+/* fork() waits for the library calls in flight (the Swift runtime's own locks must not be cut
+ * in half), but not for a thread waiting for a key, nor for a callback: a callback that forks
+ * would otherwise wait for itself. alarm() turns a hang into a failure. */
+static void child_exits(void) { child_says(0); }
+
+static void *waiter(void *arg) {
+    botsession_engine *e = arg;
+    botsession_update *u;
+    int rc = botsession_begin(e, update, &u);  /* waits for the holder's key */
+    if (rc != BOTSESSION_OK) return "the waiting begin failed";
+    botsession_rollback(u);
+    return NULL;
+}
+
+static int forked_in_callback;
+
+static int forking_read(void *user_data, const char *key, botsession_buffer *out) {
+    (void)user_data; (void)key;
+    forked_in_callback = in_child(child_exits) == 0;
+    return botsession_buffer_set(out, "1", 1);
+}
+
+static int no_write(void *user_data, const char *key, const char *json) {
+    (void)user_data; (void)key; (void)json;
+    return 0;
+}
+
+static int no_remove(void *user_data, const char *key) {
+    (void)user_data; (void)key;
+    return 0;
+}
+
+static void fork_not_held_up(void) {
+    botsession_store *s;
+    botsession_engine *e;
+    CHECK_OK(botsession_store_open(uri, NULL, &s));
+    CHECK_OK(botsession_engine_new("{\"lock_timeout_ms\": 60000}", &e));
+    CHECK_OK(botsession_engine_set_store(e, NULL, s));
+    holding = release_it = 0;
+    pthread_t hold, wait;
+    CHECK(pthread_create(&hold, NULL, holder, e) == 0);
+    pthread_mutex_lock(&mutex);
+    while (!holding) pthread_cond_wait(&changed, &mutex);
+    pthread_mutex_unlock(&mutex);
+    CHECK(pthread_create(&wait, NULL, waiter, e) == 0);
+    usleep(100000);  /* the waiter is inside botsession_begin, waiting for the key */
+    alarm(30);
+    CHECK(in_child(child_exits) == 0);  /* no waiting for the waiter's 60 s */
+    alarm(0);
+    pthread_mutex_lock(&mutex);
+    release_it = 1;
+    pthread_cond_broadcast(&changed);
+    pthread_mutex_unlock(&mutex);
+    void *why;
+    CHECK(pthread_join(hold, &why) == 0 && why == NULL);
+    CHECK(pthread_join(wait, &why) == 0 && why == NULL);
+    botsession_engine_free(e);
+    botsession_store_close(s);
+
+    botsession_store_methods methods = {.size = sizeof methods, .read = forking_read, .write = no_write,
+                                        .remove = no_remove};
+    botsession_store *custom;
+    CHECK_OK(botsession_store_custom(&methods, NULL, &custom));
+    char *json;
+    alarm(30);
+    CHECK_OK(botsession_store_read(custom, "k", &json));
+    alarm(0);
+    CHECK_TAKE_STR(json, "1");
+    CHECK(forked_in_callback);
+    botsession_store_close(custom);
+    printf("  fork() does not wait for a thread waiting for a key, nor deadlock in a callback\n");
+}
+
 #if defined(__has_feature)
 #if __has_feature(thread_sanitizer)
 #define BUILT_WITH_TSAN 1
@@ -249,6 +322,7 @@ int main(void) {
     key_held_by_a_parent_thread();
     relative_path_after_chdir();
 #ifndef BUILT_WITH_TSAN
+    fork_not_held_up();
     fork_during_commits();
 #else
     /* make test-tsan: ThreadSanitizer's own runtime is not safe in a child forked while another

@@ -66,21 +66,16 @@ final class KeyLocks: @unchecked Sendable {
         mutex = .allocate(capacity: 1)
         mutex.initialize(to: pthread_mutex_t())
         pthread_mutex_init(mutex, nil)
-        // fork(): the table is held across the fork, then released in the parent; the child
-        // starts with no key held, since the parent's threads that held keys are not there
-        // (SPEC §8). A child with fresh handles never waits for a parent's key.
-        pthread_atfork({
-            pthread_mutex_lock(KeyLocks.shared.mutex)
-        }, {
-            pthread_mutex_unlock(KeyLocks.shared.mutex)
-        }, {
-            KeyLocks.shared.resetInChild()
-        })
-        ForkGeneration.protectProcessWideMutexes()
     }
 
+    // fork() (ForkGeneration's handler): the table is held across the fork, then released in
+    // the parent; the child starts with no key held, since the parent's threads that held keys
+    // are not there (SPEC §8). A child with fresh handles never waits for a parent's key.
+    func lockForFork() { pthread_mutex_lock(mutex) }
+    func unlockAfterFork() { pthread_mutex_unlock(mutex) }
+
     /// In a forked child: every key free, the mutex new.
-    private func resetInChild() {
+    func resetInChild() {
         pthread_mutex_init(mutex, nil)
         for entry in entries.values { entry.abandoned = true }
         entries.removeAll()
@@ -90,6 +85,7 @@ final class KeyLocks: @unchecked Sendable {
     /// On BUSY, none is held.
     func acquire(_ names: [Name], timeoutMs: Int64, describe: (Name) -> String) throws(BotSessionError) {
         guard !names.isEmpty else { return }
+        ForkGeneration.protectProcessWideMutexes()
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         var deadline: timespec?
@@ -108,8 +104,18 @@ final class KeyLocks: @unchecked Sendable {
             while entry.held && !timedOut {
                 if timeoutMs == 0 {
                     timedOut = true
-                } else if pthread_cond_timedwait(entry.waitCondition, mutex, &deadline!) == ETIMEDOUT {
-                    timedOut = entry.held
+                } else {
+                    // Outside the fork barrier while waiting (a fork need not wait for this
+                    // wait), and back in only without the mutex, which fork()'s handler takes
+                    // after closing the barrier.
+                    let condition = entry.waitCondition
+                    let result = ForkBarrier.outside { () -> Int32 in
+                        let result = pthread_cond_timedwait(condition, mutex, &deadline!)
+                        pthread_mutex_unlock(mutex)
+                        return result
+                    }
+                    pthread_mutex_lock(mutex)
+                    if result == ETIMEDOUT { timedOut = entry.held }
                 }
             }
             entry.waiters -= 1

@@ -45,7 +45,8 @@ extension SessionStore {
                 guard monotonicMs() + pauseMs < deadline else {
                     throw BotSessionError(.conflict, "other processes kept changing key \(key) in \(identity) while this merge read and wrote it, for \(timeoutMs) ms; nothing was written: merge again")
                 }
-                usleep(UInt32.random(in: 0...UInt32(pauseMs * 1000)))
+                let pause = UInt32.random(in: 0...UInt32(pauseMs * 1000))
+                ForkBarrier.outside { _ = usleep(pause) }
                 pauseMs = min(pauseMs * 2, 20)
             }
         }

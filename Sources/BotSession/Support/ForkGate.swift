@@ -24,8 +24,15 @@ final class ForkGate: @unchecked Sendable {
         pthread_rwlock_init(lock, nil)
     }
 
-    func enter() { pthread_rwlock_rdlock(lock) }
-    func leave() { pthread_rwlock_unlock(lock) }
+    func enter() {
+        pthread_rwlock_rdlock(lock)
+        ForkBarrier.enterSQLite()
+    }
+
+    func leave() {
+        ForkBarrier.leaveSQLite()
+        pthread_rwlock_unlock(lock)
+    }
 
     /// fork()'s prepare handler: waits for the work in flight and lets none start.
     func closeForFork() { pthread_rwlock_wrlock(lock) }

@@ -23,19 +23,32 @@ enum ForkGeneration {
     private static let processWide = [StoreIdentity.lock, inherited.mutex, SQLiteStore.openTransactions.mutex,
                                       LockedDescriptors.open.mutex]
 
-    /// The SQLite gate first: work inside it may take the mutexes after it.
+    /// One handler for everything, in this order: the barrier first (no thread is inside a
+    /// library call after it, so none holds a library mutex, and a thread waiting outside
+    /// holds none either), then the SQLite gate (work through the Swift API), then the mutexes
+    /// and the key locks' table. `KeyLocks.shared` is made here, before any fork, never
+    /// inside one.
     private static let protected: Bool = {
+        let keyLocks = KeyLocks.shared
+        ForkBarrier.initializeBeforeFork()
         pthread_atfork({
+            ForkBarrier.closeForFork()
             ForkGate.sqlite.closeForFork()
             ForkGeneration.processWide.forEach { $0.lock() }
+            KeyLocks.shared.lockForFork()
         }, {
+            KeyLocks.shared.unlockAfterFork()
             ForkGeneration.processWide.reversed().forEach { $0.unlock() }
             ForkGate.sqlite.reopenInParent()
+            ForkBarrier.reopenInParent()
         }, {
+            KeyLocks.shared.resetInChild()
             ForkGeneration.processWide.forEach { $0.reinitializeAfterFork() }
             ForkGate.sqlite.reopenInChild()
+            ForkBarrier.reopenInChild()
             LockedDescriptors.closeInChild()
         })
+        _ = keyLocks
         return true
     }()
 
