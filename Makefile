@@ -11,14 +11,23 @@
 #   make test-crash  kill -9 during commits on sqlite: and file: stores, CRASH_KILLS times (300)
 #   make demo      the pizza-counter bot replaying examples/updates.jsonl on sqlite:./sessions.db
 #   make bench     SPEC §12's round-trip benchmark: BotSession against hand-written C, as ratios
-#   make install   installs the library, header and botsession.pc under PREFIX (/usr/local)
+#   make install   installs the library, header and botsession.pc: PREFIX (/usr/local), LIBDIR
+#                  (PREFIX/lib), INCLUDEDIR (PREFIX/include), PKGCONFIGDIR (LIBDIR/pkgconfig),
+#                  DESTDIR (a staging root for packagers); ldconfig after a system install as root
+#   make uninstall removes exactly what make install put there (same variables)
+#   make wheel     dist/botsession-VERSION-py3-none-manylinux_*.whl, the library inside
 #   make clean     removes what the build made
 #
 # Missing Debian packages are installed by scripts/ensure-deps.sh (it says what it installs).
 
-VERSION   := 0.1.0
+# The one place the version is written; the header's macros and the Swift and Python sources
+# that cannot read it are checked against it (scripts/check-version.sh).
+VERSION   := $(shell cat VERSION)
 SOVERSION := 0
 PREFIX    ?= /usr/local
+LIBDIR    ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 SWIFT     ?= swift
 CC        ?= cc
 CFLAGS    ?= -O2 -g -Wall -Wextra -Werror -std=c11
@@ -50,7 +59,7 @@ PYTHON_ENV  := BOTSESSION_LIBRARY=$(STAGE)/lib/libbotsession.so.0 \
 C_TEST_SOURCES := $(wildcard Tests/C/test_*.c)
 C_TESTS        := $(patsubst Tests/C/%.c,build/tests/%,$(C_TEST_SOURCES))
 
-.PHONY: all build deps test-deps test swift-test c-test python-test aiogram-suite stress venv abi-check readme-check stage demo bench install clean \
+.PHONY: all build deps test-deps test swift-test c-test python-test aiogram-suite stress venv abi-check readme-check stage demo bench install uninstall ldconfig install-check wheel wheel-check clean \
         hygiene test-asan test-tsan fuzz test-crash
 
 all: build
@@ -64,15 +73,34 @@ test-deps:
 build: deps
 	$(SWIFT) build -c release --product botsession --disable-local-rpath
 
+# The .pc names its directories relative to ${prefix} when they are under PREFIX.
+PC_LIBDIR     = $(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))
+PC_INCLUDEDIR = $(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))
+INSTALLED := $(LIBDIR)/libbotsession.so.$(VERSION) $(LIBDIR)/libbotsession.so.$(SOVERSION) \
+             $(LIBDIR)/libbotsession.so $(INCLUDEDIR)/botsession.h $(PKGCONFIGDIR)/botsession.pc
+
 install: build
-	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
-	install -m 755 $(RELEASE_LIB) $(DESTDIR)$(PREFIX)/lib/libbotsession.so.$(VERSION)
-	if [ "$(STRIP)" = 1 ]; then strip --strip-unneeded $(DESTDIR)$(PREFIX)/lib/libbotsession.so.$(VERSION); fi
-	ln -sf libbotsession.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libbotsession.so.$(SOVERSION)
-	ln -sf libbotsession.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libbotsession.so
-	install -m 644 include/botsession.h $(DESTDIR)$(PREFIX)/include/botsession.h
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' pkgconfig/botsession.pc.in \
-	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/botsession.pc
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 755 $(RELEASE_LIB) $(DESTDIR)$(LIBDIR)/libbotsession.so.$(VERSION)
+	if [ "$(STRIP)" = 1 ]; then strip --strip-unneeded $(DESTDIR)$(LIBDIR)/libbotsession.so.$(VERSION); fi
+	ln -sf libbotsession.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libbotsession.so.$(SOVERSION)
+	ln -sf libbotsession.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libbotsession.so
+	install -m 644 include/botsession.h $(DESTDIR)$(INCLUDEDIR)/botsession.h
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(PC_LIBDIR)|g' -e 's|@INCLUDEDIR@|$(PC_INCLUDEDIR)|g' \
+	    -e 's|@VERSION@|$(VERSION)|g' pkgconfig/botsession.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/botsession.pc
+	@$(MAKE) --no-print-directory ldconfig
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	@$(MAKE) --no-print-directory ldconfig
+
+# After a system install or uninstall as root (no DESTDIR, LIBDIR one the loader searches), the
+# loader's cache is refreshed, so programs find libbotsession.so.0 without LD_LIBRARY_PATH.
+ldconfig:
+	@case "$(LIBDIR)" in /lib|/lib/*|/lib64|/usr/lib|/usr/lib/*|/usr/lib64|/usr/local/lib|/usr/local/lib/*) \
+	    if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \
+	        echo "ldconfig  (refreshing the loader's cache for $(LIBDIR))"; ldconfig; fi;; \
+	esac
 
 # The unstripped library, header and .pc in build/stage.
 stage: build
@@ -90,6 +118,8 @@ test: test-deps
 	$(TIMED) stage $(MAKE) --no-print-directory stage venv build/tests/counting; \
 	$(TIMED) c-python-stress scripts/with-postgres.sh $(MAKE) --no-print-directory c-test python-test stress; \
 	$(TIMED) readme-check $(MAKE) --no-print-directory readme-check; \
+	$(TIMED) install-check $(MAKE) --no-print-directory install-check; \
+	$(TIMED) wheel $(MAKE) --no-print-directory wheel-check; \
 	$(TIMED) test-asan $(MAKE) --no-print-directory test-asan; \
 	$(TIMED) test-tsan $(MAKE) --no-print-directory test-tsan; \
 	$(TIMED) fuzz $(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) FUZZ_SEED=1; \
@@ -99,9 +129,10 @@ test: test-deps
 # Build outputs (ELF binaries, SQLite databases) must never be tracked by git; the self-test
 # proves the check can fail.
 hygiene:
-	@echo "== tracked files: no binaries or databases"
+	@echo "== tracked files: no binaries or databases; one version"
 	scripts/test-check-tracked-files.sh
 	scripts/check-tracked-files.sh
+	scripts/check-version.sh
 
 # The C tests against the library built with a sanitizer (scripts/sanitizer-test.sh says how).
 test-asan: test-deps
@@ -123,6 +154,20 @@ test-crash: stage build/tests/crash_kill
 
 swift-test: test-deps
 	$(SWIFT) test
+
+# The Python wheel with the library inside (scripts/build-wheel.sh says how), and its check: a
+# fresh venv with only the wheel, in a clean environment, runs the Python quick start.
+wheel: stage
+	@echo "== make wheel: dist/botsession-$(VERSION)-py3-none-manylinux_*.whl, libbotsession and its libraries inside"
+	scripts/build-wheel.sh $(STAGE)/lib/libbotsession.so.0
+
+wheel-check: wheel
+	scripts/check-wheel.sh
+
+# make install and make uninstall in a private prefix, a DESTDIR and (CI) /usr/local.
+install-check: build
+	@echo "== make install / uninstall: PREFIX, LIBDIR, INCLUDEDIR, DESTDIR, ldconfig"
+	scripts/check-install.sh
 
 abi-check: stage
 	@echo "== ABI check of the built library"
@@ -225,4 +270,4 @@ bench: stage venv
 	$(PYTHON_ENV) scripts/with-postgres.sh sh -c '$(PYTHON) bench/postgres_roundtrip.py "$$BOTSESSION_TEST_POSTGRES_URI" $$(( $(ROUND_TRIPS) / 20 ))' 
 
 clean:
-	rm -rf .build .build-asan .build-tsan .build-fuzz build sessions.db sessions.db-wal sessions.db-shm
+	rm -rf .build .build-asan .build-tsan .build-fuzz build dist bindings/python/build sessions.db sessions.db-wal sessions.db-shm

@@ -10,6 +10,7 @@ See ``Engine``, ``Fragment``, ``Store`` and ``EnhancedStore``; ``botsession.cont
 and ``botsession.contrib.ptb`` adapt it to aiogram and python-telegram-bot.
 """
 from ._native import lib as _lib
+from ._native import library_path
 from .engine import Engine, Fragment, KeyFunction, Update
 from .errors import (
     BotSessionError,
@@ -30,12 +31,13 @@ from .store import CustomStoreProtocol, EnhancedStore, Store
 
 __version__ = "0.1.0"
 
-#: The version of the loaded libbotsession, such as "0.1.0".
+#: The version of the loaded libbotsession, such as "0.1.0"; `library_path` is the file it was
+#: loaded from (BOTSESSION_LIBRARY, else the package's own copy, pkg-config, the system loader).
 library_version: str = _lib.botsession_version().decode()
 
 __all__ = [
     "BotSessionError", "BusyError", "CallbackError", "ConflictError", "CustomStoreProtocol",
     "EnhancedStore", "Engine", "Fragment", "InvalidJSONError", "InvalidOptionError", "KeyFunction",
     "MigrationError", "MisuseError", "NoKeyError", "NotJSONError", "PartialCommitError", "StorageError", "Store", "TooBigError", "Update",
-    "library_version",
+    "library_path", "library_version",
 ]

@@ -55,6 +55,10 @@ def _pkg_config_libdir() -> Optional[str]:
 
 
 def _load() -> ctypes.CDLL:
+    """The library, looked for in this order: BOTSESSION_LIBRARY (a path; if set, nothing else
+    is tried), the copy inside this package (a wheel built with `make wheel`), `pkg-config
+    botsession`'s libdir (PKG_CONFIG_PATH), then the system loader (LD_LIBRARY_PATH, the ldconfig
+    cache: `make install` into a system prefix)."""
     tried = []
     explicit = os.environ.get("BOTSESSION_LIBRARY")
     if explicit:
@@ -66,6 +70,14 @@ def _load() -> ctypes.CDLL:
                 "Point it at libbotsession.so (make install puts it in PREFIX/lib), or unset it."
             ) from error
     tried.append("BOTSESSION_LIBRARY (not set)")
+    bundled = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_lib", "libbotsession.so.0")
+    if os.path.exists(bundled):
+        try:
+            return ctypes.CDLL(bundled)
+        except OSError as error:
+            tried.append(f"the package's own copy: {bundled}: {error}")
+    else:
+        tried.append(f"the package's own copy ({bundled}: none, this is not a wheel with the library inside)")
     libdir = _pkg_config_libdir()
     if libdir:
         path = os.path.join(libdir, "libbotsession.so.0")
@@ -82,8 +94,9 @@ def _load() -> ctypes.CDLL:
             tried.append(f"the system loader: {name}: {error}")
     raise ImportError(
         "botsession: cannot find libbotsession. Tried:\n  - " + "\n  - ".join(tried)
-        + "\nInstall it (make install in the BotSession repository), set PKG_CONFIG_PATH so that "
-        "`pkg-config botsession` finds it, or set BOTSESSION_LIBRARY=/path/to/libbotsession.so."
+        + "\nInstall the wheel that has the library inside (make wheel in the BotSession repository, then "
+        "pip install dist/botsession-*.whl), install the library (make install), set PKG_CONFIG_PATH so "
+        "that `pkg-config botsession` finds it, or set BOTSESSION_LIBRARY=/path/to/libbotsession.so.0."
     )
 
 
@@ -138,6 +151,9 @@ def _declare(lib: ctypes.CDLL) -> None:
 
 lib = _load()
 _declare(lib)
+
+#: The file the library was loaded from (the dlopen name, for one the system loader found).
+library_path: str = lib._name
 
 _version_number = lib.botsession_version_number()
 if _version_number // 1000 != EXPECTED_VERSION_NUMBER // 1000 or _version_number < EXPECTED_VERSION_NUMBER:
