@@ -34,12 +34,10 @@ let package = Package(
         .systemLibrary(name: "CBotSessionABI"),
         .target(
             name: "BotSession",
-            dependencies: ["CSQLite", "CLibPQ"],
-            swiftSettings: [
-                // The engine's shared state is guarded by its own locks; the runtime's dynamic
-                // exclusivity checks cost ~4% of a round-trip in profiles and catch nothing more.
-                .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
-            ]),
+            // No unsafe flags here: packages that depend on BotSession by version may only use
+            // targets without them (the C library's linker flags below are the `botsession`
+            // product's, which such packages do not build).
+            dependencies: ["CSQLite", "CLibPQ"]),
         .target(
             name: "BotSessionC",
             dependencies: ["BotSession", "CBotSessionABI"],

@@ -71,15 +71,15 @@ public final class Engine: @unchecked Sendable {
 
     // The same, with fragment names as bytes (as they come from C).
 
-    public func setStore(_ store: any SessionStore, fragmentBytes name: [UInt8]?) throws(BotSessionError) {
+    package func setStore(_ store: any SessionStore, fragmentBytes name: [UInt8]?) throws(BotSessionError) {
         try configure(name) { $0.store = store }
     }
 
-    public func setKeyFunction(_ function: @escaping KeyFunction, fragmentBytes name: [UInt8]?) throws(BotSessionError) {
+    package func setKeyFunction(_ function: @escaping KeyFunction, fragmentBytes name: [UInt8]?) throws(BotSessionError) {
         try configure(name) { $0.options.key = .custom(function) }
     }
 
-    public func setInitial(_ initial: InitialValue, fragmentBytes name: [UInt8]?) throws(BotSessionError) {
+    package func setInitial(_ initial: InitialValue, fragmentBytes name: [UInt8]?) throws(BotSessionError) {
         try configure(name) { $0.options.initial = initial }
     }
 
@@ -137,7 +137,7 @@ public final class Engine: @unchecked Sendable {
     /// For event loops, which must not block: `waiting: false` fails at once with BUSY when a key
     /// is held, and `reading: false` leaves the strict fragments to `SessionUpdate.read()`, so
     /// the part that waits for I/O can run elsewhere.
-    public func begin(update: UpdateJSON, waiting: Bool = true, reading: Bool = true) throws(BotSessionError) -> SessionUpdate {
+    package func begin(update: UpdateJSON, waiting: Bool = true, reading: Bool = true) throws(BotSessionError) -> SessionUpdate {
         let fragments = frozenFragments()
         let keys = try resolveKeys(fragments, update)
         let names = try lockNames(fragments, keys)
@@ -157,7 +157,7 @@ public final class Engine: @unchecked Sendable {
 
     /// The key locks `update` needs, in the order `begin` takes them: the store's identity and
     /// the key of every keyed fragment. Nothing is locked or read.
-    public func lockNames(update: UpdateJSON) throws(BotSessionError) -> [(store: String, key: SessionKey)] {
+    package func lockNames(update: UpdateJSON) throws(BotSessionError) -> [(store: String, key: SessionKey)] {
         let fragments = frozenFragments()
         return try lockNames(fragments, resolveKeys(fragments, update)).map { ($0.store, $0.key) }
     }

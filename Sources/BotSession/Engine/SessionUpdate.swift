@@ -122,7 +122,7 @@ public final class SessionUpdate {
         try get(fragmentBytes: fragment.map { Array($0.utf8) })
     }
 
-    public func get(fragmentBytes fragment: [UInt8]?) throws(BotSessionError) -> JSONText? {
+    package func get(fragmentBytes fragment: [UInt8]?) throws(BotSessionError) -> JSONText? {
         let i = try keyedSlot(fragment, action: "access")
         if !slots[i].loaded && !slots[i].wasSet { try load(i) }
         slots[i].touched = true
@@ -131,7 +131,7 @@ public final class SessionUpdate {
 
     /// Replaces the session value; nil or `null` deletes the session at commit. Size is checked
     /// before the JSON is (TOO_BIG first).
-    public func set(fragmentBytes fragment: [UInt8]?, json: UnsafeBufferPointer<UInt8>?) throws(BotSessionError) {
+    package func set(fragmentBytes fragment: [UInt8]?, json: UnsafeBufferPointer<UInt8>?) throws(BotSessionError) {
         let i = try keyedSlot(fragment, action: "assign")
         var value: JSONText?
         if let json {
@@ -176,7 +176,7 @@ public final class SessionUpdate {
         try key(fragmentBytes: fragment.map { Array($0.utf8) })
     }
 
-    public func key(fragmentBytes fragment: [UInt8]?) throws(BotSessionError) -> SessionKey? {
+    package func key(fragmentBytes fragment: [UInt8]?) throws(BotSessionError) -> SessionKey? {
         try checkOpen()
         return slots[try engine.fragmentIndex(fragment)].key
     }

@@ -17,7 +17,7 @@ public struct JSONText: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Checks the bytes at `p` and copies them.
-    public init(validating p: UnsafeBufferPointer<UInt8>, what: @autoclosure () -> String = "JSON text") throws(BotSessionError) {
+    package init(validating p: UnsafeBufferPointer<UInt8>, what: @autoclosure () -> String = "JSON text") throws(BotSessionError) {
         do {
             try JSONScanner.validate(p)
         } catch {

@@ -4,15 +4,15 @@
 /// are followed by a NUL byte, so `cString` needs no copy.
 public struct UpdateJSON {
     /// The update's bytes, without the terminating NUL.
-    public let bytes: UnsafeBufferPointer<UInt8>
+    package let bytes: UnsafeBufferPointer<UInt8>
 
     /// Wraps `bytes`; `bytes.baseAddress[bytes.count]` must be a readable NUL byte.
-    public init(nulTerminated bytes: UnsafeBufferPointer<UInt8>) {
+    package init(nulTerminated bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
     }
 
     /// The update as a NUL-terminated C string.
-    public var cString: UnsafePointer<CChar> {
+    package var cString: UnsafePointer<CChar> {
         UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self)
     }
 
@@ -20,7 +20,7 @@ public struct UpdateJSON {
     public var string: String { String(decoding: bytes, as: UTF8.self) }
 
     /// Runs `body` with `text` as an update.
-    public static func with<T, E: Error>(_ text: String, _ body: (UpdateJSON) throws(E) -> T) throws(E) -> T {
+    package static func with<T, E: Error>(_ text: String, _ body: (UpdateJSON) throws(E) -> T) throws(E) -> T {
         let count = text.utf8.count
         var result: Result<T, E>!
         text.withCString { p in
