@@ -114,6 +114,7 @@ test: test-deps
 	$(TIMED) hygiene $(MAKE) --no-print-directory hygiene; \
 	echo "== Swift tests (swift test)"; \
 	$(TIMED) swift-test $(SWIFT) test; \
+	$(TIMED) swift-package scripts/check-swift-package.sh; \
 	$(TIMED) abi-check $(MAKE) --no-print-directory abi-check; \
 	$(TIMED) stage $(MAKE) --no-print-directory stage venv build/tests/counting; \
 	$(TIMED) c-python-stress scripts/with-postgres.sh $(MAKE) --no-print-directory c-test python-test stress; \

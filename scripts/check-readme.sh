@@ -20,7 +20,9 @@ second=$(cd "$work" && LD_LIBRARY_PATH="$stage/lib" ./quickstart)
 [ "$second" = 'session before: {"count": 1}' ] || { echo "check-readme: C quick start, second run printed: $second" >&2; exit 1; }
 echo "check-readme: the C quick start compiles with pkg-config and its count persists"
 
-awk '/^## Swift quick start/{s=1} s&&/^```swift$/{c=1;next} c&&/^```$/{exit} c{print}' README.md > "$work/readme.swift"
+# The section's program: its swift block that starts with `import BotSession` (another shows the
+# package dependency).
+awk '/^## Swift quick start/{s=1} s&&/^```swift$/{c=1;n=0;next} c&&/^```$/{if(p)exit; c=0;next} c{n++; if(n==1&&$0=="import BotSession")p=1; if(p)print}' README.md > "$work/readme.swift"
 if ! diff -u examples/swift-quickstart/main.swift "$work/readme.swift"; then
     echo "check-readme: the README's Swift quick start differs from examples/swift-quickstart/main.swift" >&2
     exit 1
@@ -29,7 +31,7 @@ fi
 bin="$("$swift" build --package-path "$root" --show-bin-path)/SwiftQuickStart"
 first=$(cd "$work" && "$bin")
 second=$(cd "$work" && "$bin")
-[ "$first" = '{"count": 0}' ] && [ "$second" = '{"count": 1}' ] || {
+[ "$first" = 'chat 42 has sent 1 updates' ] && [ "$second" = 'chat 42 has sent 2 updates' ] || {
     echo "check-readme: Swift quick start printed '$first' then '$second'" >&2; exit 1; }
 echo "check-readme: the Swift quick start builds and its count persists"
 
