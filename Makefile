@@ -13,6 +13,7 @@
 #   make bench     SPEC §12's round-trip benchmark: BotSession against hand-written C, as ratios
 #   make install   installs the library, header and botsession.pc: PREFIX (/usr/local), LIBDIR
 #                  (PREFIX/lib), INCLUDEDIR (PREFIX/include), PKGCONFIGDIR (LIBDIR/pkgconfig),
+#                  DOCDIR (PREFIX/share/doc/botsession: the LICENSE),
 #                  DESTDIR (a staging root for packagers); ldconfig after a system install as root
 #   make uninstall removes exactly what make install put there (same variables)
 #   make wheel     dist/botsession-VERSION-py3-none-manylinux_*.whl, the library inside
@@ -28,6 +29,7 @@ PREFIX    ?= /usr/local
 LIBDIR    ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DOCDIR    ?= $(PREFIX)/share/doc/botsession
 SWIFT     ?= swift
 CC        ?= cc
 CFLAGS    ?= -O2 -g -Wall -Wextra -Werror -std=c11
@@ -77,10 +79,12 @@ build: deps
 PC_LIBDIR     = $(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))
 PC_INCLUDEDIR = $(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))
 INSTALLED := $(LIBDIR)/libbotsession.so.$(VERSION) $(LIBDIR)/libbotsession.so.$(SOVERSION) \
-             $(LIBDIR)/libbotsession.so $(INCLUDEDIR)/botsession.h $(PKGCONFIGDIR)/botsession.pc
+             $(LIBDIR)/libbotsession.so $(INCLUDEDIR)/botsession.h $(PKGCONFIGDIR)/botsession.pc \
+             $(DOCDIR)/LICENSE
 
 install: build
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(DOCDIR)
+	install -m 644 LICENSE $(DESTDIR)$(DOCDIR)/LICENSE
 	install -m 755 $(RELEASE_LIB) $(DESTDIR)$(LIBDIR)/libbotsession.so.$(VERSION)
 	if [ "$(STRIP)" = 1 ]; then strip --strip-unneeded $(DESTDIR)$(LIBDIR)/libbotsession.so.$(VERSION); fi
 	ln -sf libbotsession.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libbotsession.so.$(SOVERSION)

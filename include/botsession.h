@@ -1,5 +1,6 @@
 /*
  * botsession.h - the C API of BotSession, a session engine for chat-bot runtimes.
+ * SPDX-License-Identifier: MIT (see LICENSE; make install puts it in DOCDIR)
  *
  * For every incoming update (a Telegram update as JSON text), BotSession resolves a session key,
  * loads the session value (JSON text) from a store, lets the bot's handler read and replace it,

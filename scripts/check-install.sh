@@ -48,7 +48,7 @@ echo "check-install: private prefix ($p, LIBDIR lib64, INCLUDEDIR inc): pkg-conf
 d="$tmp/root"
 make --no-print-directory install DESTDIR="$d" PREFIX=/usr LIBDIR=/usr/lib/x86_64-linux-gnu >/dev/null
 staged=$(cd "$d" && find . \( -type f -o -type l \) | sort | tr '\n' ' ')
-expected="./usr/include/botsession.h ./usr/lib/x86_64-linux-gnu/libbotsession.so ./usr/lib/x86_64-linux-gnu/libbotsession.so.0 ./usr/lib/x86_64-linux-gnu/libbotsession.so.$version ./usr/lib/x86_64-linux-gnu/pkgconfig/botsession.pc "
+expected="./usr/include/botsession.h ./usr/lib/x86_64-linux-gnu/libbotsession.so ./usr/lib/x86_64-linux-gnu/libbotsession.so.0 ./usr/lib/x86_64-linux-gnu/libbotsession.so.$version ./usr/lib/x86_64-linux-gnu/pkgconfig/botsession.pc ./usr/share/doc/botsession/LICENSE "
 [ "$staged" = "$expected" ] || fail "DESTDIR holds: $staged"
 grep -qx "prefix=/usr" "$d/usr/lib/x86_64-linux-gnu/pkgconfig/botsession.pc" || fail "the staged .pc does not say prefix=/usr"
 grep -q "$d" "$d/usr/lib/x86_64-linux-gnu/pkgconfig/botsession.pc" && fail "the staged .pc names DESTDIR"
