@@ -235,7 +235,7 @@ build/tests/crash_kill: Tests/crash/crash_kill.c $(STAGE)/lib/pkgconfig/botsessi
 
 build/tests/%: Tests/C/%.c Tests/C/check.h $(STAGE)/lib/pkgconfig/botsession.pc
 	@mkdir -p build/tests
-	$(CC) $(CFLAGS) $< -o $@ $$($(STAGE_PC) --cflags --libs botsession sqlite3 libpq) -lpthread -ldl
+	$(CC) $(CFLAGS) $< -o $@ $$($(STAGE_PC) --cflags --libs botsession sqlite3 libpq jansson) -lpthread -ldl
 
 $(STAGE)/lib/pkgconfig/botsession.pc: stage
 

@@ -474,6 +474,23 @@ int botsession_engine_set_key_fn(botsession_engine *e, const char *fragment,
 int botsession_engine_set_initial_fn(botsession_engine *e, const char *fragment,
                                      botsession_initial_fn fn, void *user_data);
 
+/* What the engine has done since it was made, as a JSON object; *json_out is a new string (free
+ * it with botsession_free). Counted with relaxed atomics, so any thread may ask at any time while
+ * others work (each figure is exact; figures read together are not one consistent instant).
+ * Names (more may be added later; none is removed or renamed):
+ *   begins          updates begun (keys taken)           commits    commits that succeeded
+ *   rollbacks       updates rolled back (explicitly, or after a failed begin or read)
+ *   reads           session reads from stores            writes     values written (initial
+ *   deletes         sessions deleted by commits                     values included)
+ *   skipped_writes  sessions read and left as they were, so not written back
+ *   conflicts       CONFLICT results (commit or read)    busy       BUSY results (key wait, store lock)
+ *   chat_migrations, chat_migrations_skipped   reserved for chat migration (0 in this version)
+ *   lock_wait_ms    time begin spent waiting for keys that other updates held
+ *   store_latency_us  {"p50": n, "p99": n, "max": n, "count": n} over store operations (a read,
+ *                   a commit's transaction): microseconds, percentiles within 25%, max exact.
+ * Returns OK; MISUSE (NULL e or json_out). */
+int botsession_engine_stats(botsession_engine *e, char **json_out);
+
 /* Releases the caller's reference to an engine; open updates keep it alive until they end.
  * NULL is a no-op. */
 void botsession_engine_free(botsession_engine *e);

@@ -41,6 +41,16 @@ public func botsession_engine_set_initial_fn_c(_ e: OpaquePointer?, _ fragment: 
     }
 }
 
+@_cdecl("botsession_engine_stats")
+public func botsession_engine_stats_c(_ e: OpaquePointer?, _ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    out?.pointee = nil
+    return call { () throws(BotSessionError) in
+        let engine = try engineObject(e)
+        guard let out else { throw misuse("json_out is NULL") }
+        out.pointee = try copyOut(engine.counters.json())
+    }
+}
+
 @_cdecl("botsession_engine_free")
 public func botsession_engine_free_c(_ e: OpaquePointer?) {
     insideForkBarrier { releaseEngine(e) }

@@ -32,6 +32,8 @@ public final class Engine: @unchecked Sendable {
     public let lockTimeoutMs: Int64
     public let maxValueBytes: Int
     public let hasFragments: Bool
+    /// What this engine has done since it was made (`botsession_engine_stats`).
+    public let counters = EngineCounters()
 
     private let lock = PThreadMutex()
     private var fragments: [Fragment]
@@ -141,9 +143,14 @@ public final class Engine: @unchecked Sendable {
         let fragments = frozenFragments()
         let keys = try resolveKeys(fragments, update)
         let names = try lockNames(fragments, keys)
-        try KeyLocks.shared.acquire(names, timeoutMs: waiting && ThreadWaiting.allowed ? lockTimeoutMs : 0) { name in
-            "key \(name.key)"
+        do {
+            try KeyLocks.shared.acquire(names, timeoutMs: waiting && ThreadWaiting.allowed ? lockTimeoutMs : 0,
+                                        counters: counters) { name in "key \(name.key)" }
+        } catch {
+            counters.failed(error)
+            throw error
         }
+        EngineCounters.add(counters.begins)
         let update = SessionUpdate(engine: self, fragments: fragments, keys: keys, locks: names)
         guard reading else { return update }
         do {

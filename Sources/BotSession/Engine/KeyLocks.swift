@@ -82,8 +82,10 @@ final class KeyLocks: @unchecked Sendable {
     }
 
     /// Takes every lock in `names` (sorted, no duplicates), waiting at most `timeoutMs` in all.
-    /// On BUSY, none is held.
-    func acquire(_ names: [Name], timeoutMs: Int64, describe: (Name) -> String) throws(BotSessionError) {
+    /// On BUSY, none is held. `counters` get the time spent waiting (the clock is read only
+    /// when a lock is held by another update).
+    func acquire(_ names: [Name], timeoutMs: Int64, counters: EngineCounters? = nil,
+                 describe: (Name) -> String) throws(BotSessionError) {
         guard !names.isEmpty else { return }
         ForkGeneration.protectProcessWideMutexes()
         pthread_mutex_lock(mutex)
@@ -99,6 +101,8 @@ final class KeyLocks: @unchecked Sendable {
                 continue
             }
             if deadline == nil { deadline = KeyLocks.deadline(afterMs: timeoutMs) }
+            let waitStart = timeoutMs > 0 ? monotonicMicros() : 0  // timeout 0: no wait to time
+            defer { if timeoutMs > 0 { counters?.lockWaitUs.wrappingAdd(monotonicMicros() - waitStart, ordering: .relaxed) } }
             entry.waiters += 1
             var timedOut = false
             while entry.held && !timedOut {

@@ -62,8 +62,18 @@ public final class SessionUpdate {
     /// Reads slot `i`'s session and applies the initial value when the store has none.
     private func load(_ i: Int) throws(BotSessionError) {
         let fragment = slots[i].fragment
-        do {
-            let found = try slots[i].store.read(slots[i].key!)
+        do throws(BotSessionError) {
+            let counters = engine.counters
+            EngineCounters.add(counters.reads)
+            let started = monotonicMicros()
+            let found: StoredValue?
+            do throws(BotSessionError) {
+                defer { counters.storeLatency.record(monotonicMicros() - started) }
+                found = try slots[i].store.read(slots[i].key!)
+            } catch {
+                counters.failed(error)
+                throw error
+            }
             slots[i].expectation = Expectation(read: found)
             slots[i].storedHidden = found?.hidden ?? false
             let stored = found?.text.isNull == true ? nil : found
@@ -230,10 +240,15 @@ public final class SessionUpdate {
     /// The changes of SPEC §5's table, one batch per store identity (handles on one database
     /// share a batch, so one transaction), sorted by identity: every update prepares its stores
     /// in this one global order, so two commits on the same stores cannot deadlock.
-    private func plannedBatches() -> [Batch] {
+    private func plannedBatches() -> (batches: [Batch], tally: Tally) {
         var batches: [Batch] = []
+        var tally = Tally()
         for slot in slots {
-            guard let change = SessionUpdate.plannedChange(slot) else { continue }
+            guard let change = SessionUpdate.plannedChange(slot) else {
+                if slot.loaded { tally.skipped += 1 }
+                continue
+            }
+            if case .delete = change { tally.deletes += 1 } else { tally.writes += 1 }
             let (base, lowered) = slot.store.lower([change])
             if let b = batches.firstIndex(where: { $0.store.identity == base.identity }) {
                 batches[b].changes += lowered
@@ -245,7 +260,12 @@ public final class SessionUpdate {
         if batches.count > 1 {
             batches.sort { $0.store.identity.utf8.lexicographicallyPrecedes($1.store.identity.utf8) }
         }
-        return batches
+        return (batches, tally)
+    }
+
+    /// What a commit will do, for the engine's counters.
+    private struct Tally {
+        var writes = 0, deletes = 0, skipped = 0
     }
 
     /// Writes back what the handler left, then releases the update.
@@ -259,7 +279,26 @@ public final class SessionUpdate {
     public func commit() throws(BotSessionError) {
         try checkOpen()
         defer { finish() }
-        let batches = plannedBatches()
+        let (batches, tally) = plannedBatches()
+        let counters = engine.counters
+        // Timed whether it succeeds or not (a lock timeout is latency too); nothing to write,
+        // no store operation.
+        let started = batches.isEmpty ? 0 : monotonicMicros()
+        do throws(BotSessionError) {
+            defer { if !batches.isEmpty { counters.storeLatency.record(monotonicMicros() - started) } }
+            try write(batches)
+        } catch {
+            counters.failed(error)
+            throw error
+        }
+        EngineCounters.add(counters.commits)
+        if tally.writes > 0 { EngineCounters.add(counters.writes, tally.writes) }
+        if tally.deletes > 0 { EngineCounters.add(counters.deletes, tally.deletes) }
+        if tally.skipped > 0 { EngineCounters.add(counters.skippedWrites, tally.skipped) }
+    }
+
+    /// The writing part of `commit`: the batches' stores, one transaction each.
+    private func write(_ batches: [Batch]) throws(BotSessionError) {
         if batches.count == 1 {
             do {
                 try batches[0].store.commit(batches[0].changes, timeoutMs: engine.lockTimeoutMs)
@@ -301,7 +340,10 @@ public final class SessionUpdate {
 
     /// Ends the update without writing anything.
     public func rollback() {
-        if !finished { finish() }
+        if !finished {
+            EngineCounters.add(engine.counters.rollbacks)
+            finish()
+        }
     }
 
     private func finish() {

@@ -218,6 +218,17 @@ class Engine(Closable):
         how asyncio code (the adapters) calls a store without blocking the event loop."""
         return await self._io.run(function, *args)
 
+    def stats(self) -> Dict[str, Any]:
+        """What the engine has done since it was made (botsession_engine_stats): ``begins``,
+        ``commits``, ``rollbacks``, ``reads``, ``writes``, ``deletes``, ``skipped_writes``,
+        ``conflicts``, ``busy``, ``chat_migrations``, ``chat_migrations_skipped``,
+        ``lock_wait_ms`` and ``store_latency_us`` (``{"p50", "p99", "max", "count"}``).
+        Any thread may call it at any time."""
+        out = c_void_p()
+        with self._handle as engine:
+            check(lib.botsession_engine_stats(engine, byref(out)))
+        return json.loads(_native.take_string(out.value))  # type: ignore[arg-type]
+
     def close(self) -> None:
         """Releases the engine; updates still open keep it alive until they end."""
         handle = getattr(self, "_handle", None)  # absent when __init__ failed early
