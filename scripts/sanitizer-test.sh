@@ -32,8 +32,8 @@ ln -sf libbotsession.so.0 "$out/lib/libbotsession.so"
 nm -D --undefined-only "$out/lib/libbotsession.so.0" | grep -c "__${short}_init" >/dev/null ||
     { echo "$short: the library is not instrumented (__${short}_init missing)" >&2; exit 1; }
 
-flags=(-fuse-ld=lld -fsanitize="$san" -g -O1 -std=c11 -Wall -Wextra -Iinclude $(pkg-config --cflags sqlite3 libpq))
-libs=(-L"$out/lib" -lbotsession $(pkg-config --libs sqlite3 libpq) -lpthread -ldl)
+flags=(-fuse-ld=lld -fsanitize="$san" -g -O1 -std=c11 -Wall -Wextra -Iinclude $(pkg-config --cflags sqlite3 libpq jansson))
+libs=(-L"$out/lib" -lbotsession $(pkg-config --libs sqlite3 libpq jansson) -lpthread -ldl)
 # The toolchain's TSan runtime carries libdispatch interceptors: link the toolchain's static
 # libdispatch and BlocksRuntime, which they call.
 [ "$short" = tsan ] && libs+=(-L"$(dirname "$(command -v "$SWIFT")")/../lib/swift_static/linux" -ldispatch -lBlocksRuntime)
