@@ -451,10 +451,17 @@ void botsession_store_close(botsession_store *s);
  *   "lock_timeout_ms": how long begin waits for a key another update holds, and how long a
  *              commit waits for a store's lock (the file store's folder locks, the locks of an
  *              update spanning several stores; default 10000; 0 fails at once with BUSY).
+ *   "follow_chat_migrations": true to follow a group's move to a supergroup (default false):
+ *              an update whose message has "migrate_to_chat_id" (sent in the old group) or
+ *              "migrate_from_chat_id" (sent in the new supergroup) first moves the old chat's
+ *              sessions to the new chat id, as botsession_migrate_chat() does, and its
+ *              chat-keyed fragments are the NEW chat's, so the handler sees the moved session
+ *              and nothing is written back under the old id. The move runs in begin (or, for
+ *              an update begun without reading, before its first read); its failure is
+ *              begin's, with the update rolled back.
  * On success *out is a new engine, released with botsession_engine_free().
  * Returns OK; MISUSE (NULL out); INVALID_JSON; INVALID_OPTION (unknown or wrong-typed option,
- * unknown key strategy, duplicate option); ERROR (follow_chat_migrations: not available in this
- * version). */
+ * unknown key strategy, duplicate option). */
 int botsession_engine_new(const char *options_json, botsession_engine **out);
 
 /* Sets the store of `fragment` (NULL for the single session). A fragment without a store gets
@@ -484,12 +491,32 @@ int botsession_engine_set_initial_fn(botsession_engine *e, const char *fragment,
  *   deletes         sessions deleted by commits                     values included)
  *   skipped_writes  sessions read and left as they were, so not written back
  *   conflicts       CONFLICT results (commit or read)    busy       BUSY results (key wait, store lock)
- *   chat_migrations, chat_migrations_skipped   reserved for chat migration (0 in this version)
+ *   chat_migrations chat migrations that moved sessions  chat_migrations_skipped  chat
+ *                   migrations that left a session at the old chat (the new one had its own)
  *   lock_wait_ms    time begin spent waiting for keys that other updates held
  *   store_latency_us  {"p50": n, "p99": n, "max": n, "count": n} over store operations (a read,
  *                   a commit's transaction): microseconds, percentiles within 25%, max exact.
  * Returns OK; MISUSE (NULL e or json_out). */
 int botsession_engine_stats(botsession_engine *e, char **json_out);
+
+/* Moves the sessions of chat `old_chat_id` to `new_chat_id`, for a group that became a
+ * supergroup (Telegram's migrate_to_chat_id / migrate_from_chat_id). Moved are the sessions of
+ * every fragment whose key comes from the chat, with its prefix: "chat" keys <chat>,
+ * "chat-topic" keys <chat> and <chat>/<thread>, "user-chat" keys <user>/<chat> (found by
+ * scanning the fragment's prefix in its store). Keys of key callbacks, "user" and "business"
+ * keys are not moved. The stored text moves unchanged (an enhancer's version and expiry with it).
+ * A session the new chat already has is never overwritten: the old one stays where it is.
+ * Atomic per store (one transaction in SQLite and PostgreSQL, under the folder lock in the file
+ * store, under the engine's key locks in memory and custom stores), with both chats' keys
+ * locked for as long as it takes (waiting up to lock_timeout_ms; not at all on a thread marked
+ * with botsession_thread_nowait). Running it again finds nothing left to move.
+ * Returns OK when it moved the sessions, when there was nothing to move (old_chat_id ==
+ * new_chat_id included) and when the target already had a session: the counters
+ * chat_migrations and chat_migrations_skipped (botsession_engine_stats) tell these apart.
+ * MISUSE (NULL e); BUSY (a key held longer than lock_timeout_ms); CONFLICT (other processes
+ * kept changing the keys); STORAGE. On failure nothing was moved (a custom store that failed
+ * between writing the new key and deleting the old one keeps both: PARTIAL). */
+int botsession_migrate_chat(botsession_engine *e, int64_t old_chat_id, int64_t new_chat_id);
 
 /* Releases the caller's reference to an engine; open updates keep it alive until they end.
  * NULL is a no-op. */

@@ -51,6 +51,13 @@ public func botsession_engine_stats_c(_ e: OpaquePointer?, _ out: UnsafeMutableP
     }
 }
 
+@_cdecl("botsession_migrate_chat")
+public func botsession_migrate_chat_c(_ e: OpaquePointer?, _ old: Int64, _ new: Int64) -> Int32 {
+    call { () throws(BotSessionError) in
+        _ = try engineObject(e).migrateChat(from: old, to: new)
+    }
+}
+
 @_cdecl("botsession_engine_free")
 public func botsession_engine_free_c(_ e: OpaquePointer?) {
     insideForkBarrier { releaseEngine(e) }

@@ -32,6 +32,8 @@ public final class Engine: @unchecked Sendable {
     public let lockTimeoutMs: Int64
     public let maxValueBytes: Int
     public let hasFragments: Bool
+    /// `follow_chat_migrations`: whether `begin` moves a migrated group's sessions.
+    public let followChatMigrations: Bool
     /// What this engine has done since it was made (`botsession_engine_stats`).
     public let counters = EngineCounters()
 
@@ -40,11 +42,15 @@ public final class Engine: @unchecked Sendable {
     private var frozen = false
     /// Whether any fragment's key comes from the update's fields (so `begin` must parse it).
     private var readsUpdateFields = true
+    /// Whether `begin` looks for chat migrations: the engine follows them and some fragment's
+    /// key comes from the chat.
+    private var detectsChatMigrations = false
 
     public init(options: EngineOptions) {
         lockTimeoutMs = options.lockTimeoutMs
         maxValueBytes = options.maxValueBytes
         hasFragments = options.hasFragments
+        followChatMigrations = options.followChatMigrations
         fragments = options.fragments.map { Fragment(name: $0.name.map { Array($0.utf8) }, options: $0) }
     }
 
@@ -117,7 +123,7 @@ public final class Engine: @unchecked Sendable {
     }
 
     /// Freezes the configuration at the first `begin` and returns it.
-    private func frozenFragments() -> [Fragment] {
+    func frozenFragments() -> [Fragment] {
         lock.withLock {
             if !frozen {
                 for fragment in fragments {
@@ -125,6 +131,7 @@ public final class Engine: @unchecked Sendable {
                     fragment.lockStore = fragment.store!.identity
                 }
                 readsUpdateFields = fragments.contains { $0.options.key.readsUpdateFields }
+                detectsChatMigrations = followChatMigrations && fragments.contains { $0.options.key.comesFromChat }
                 frozen = true
             }
             return fragments
@@ -141,7 +148,7 @@ public final class Engine: @unchecked Sendable {
     /// the part that waits for I/O can run elsewhere.
     package func begin(update: UpdateJSON, waiting: Bool = true, reading: Bool = true) throws(BotSessionError) -> SessionUpdate {
         let fragments = frozenFragments()
-        let keys = try resolveKeys(fragments, update)
+        let (keys, migration) = try resolveKeys(fragments, update)
         let names = try lockNames(fragments, keys)
         do {
             try KeyLocks.shared.acquire(names, timeoutMs: waiting && ThreadWaiting.allowed ? lockTimeoutMs : 0,
@@ -151,7 +158,7 @@ public final class Engine: @unchecked Sendable {
             throw error
         }
         EngineCounters.add(counters.begins)
-        let update = SessionUpdate(engine: self, fragments: fragments, keys: keys, locks: names)
+        let update = SessionUpdate(engine: self, fragments: fragments, keys: keys, locks: names, migration: migration)
         guard reading else { return update }
         do {
             try update.loadStrictFragments()
@@ -166,7 +173,7 @@ public final class Engine: @unchecked Sendable {
     /// the key of every keyed fragment. Nothing is locked or read.
     package func lockNames(update: UpdateJSON) throws(BotSessionError) -> [(store: String, key: SessionKey)] {
         let fragments = frozenFragments()
-        return try lockNames(fragments, resolveKeys(fragments, update)).map { ($0.store, $0.key) }
+        return try lockNames(fragments, resolveKeys(fragments, update).keys).map { ($0.store, $0.key) }
     }
 
     private func lockNames(_ fragments: [Fragment], _ keys: [SessionKey?]) throws(BotSessionError) -> [KeyLocks.Name] {
@@ -195,8 +202,11 @@ public final class Engine: @unchecked Sendable {
         return "\(other) and \(fragments[i].label) both resolve to key \(key) in the same store (\(fragments[i].store!.identity))"
     }
 
-    /// Every fragment's key for `update`, prefix included; nil where the update has none.
-    private func resolveKeys(_ fragments: [Fragment], _ update: UpdateJSON) throws(BotSessionError) -> [SessionKey?] {
+    /// Every fragment's key for `update`, prefix included; nil where the update has none. When
+    /// the engine follows chat migrations and the update announces one, keys from the chat are
+    /// the NEW chat's (so the handler sees the moved sessions), and the migration is returned.
+    private func resolveKeys(_ fragments: [Fragment], _ update: UpdateJSON) throws(BotSessionError)
+        -> (keys: [SessionKey?], migration: ChatMigration?) {
         func resolve(_ fields: UpdateFields?) throws(BotSessionError) -> [SessionKey?] {
             var keys: [SessionKey?] = []
             keys.reserveCapacity(fragments.count)
@@ -217,7 +227,12 @@ public final class Engine: @unchecked Sendable {
         if readsUpdateFields {
             return try JSONDocument.parse(update.bytes, what: "the update") { (doc) throws(BotSessionError) in
                 try Engine.requireObject(update.bytes)
-                return try resolve(UpdateFields(doc))
+                var fields = UpdateFields(doc)
+                guard detectsChatMigrations, let migration = fields.chatMigration else {
+                    return (try resolve(fields), nil)
+                }
+                fields.chatIDOverride = migration.new
+                return (try resolve(fields), migration)
             }
         }
         do {
@@ -226,7 +241,7 @@ public final class Engine: @unchecked Sendable {
             throw JSONText.invalid("the update", error)
         }
         try Engine.requireObject(update.bytes)
-        return try resolve(nil)
+        return (try resolve(nil), nil)
     }
 
     /// An update is a JSON object (Telegram's `Update`): valid JSON of any other kind (`[1,2]`,

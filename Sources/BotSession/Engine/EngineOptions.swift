@@ -41,6 +41,9 @@ public struct EngineOptions: Sendable {
     public var lockTimeoutMs: Int64 = 10_000
     /// The largest session value `set` accepts, in bytes.
     public var maxValueBytes: Int = 1 << 20
+    /// Whether an update announcing that a group became a supergroup moves the old chat's
+    /// sessions to the new chat id before the handler runs (Engine/ChatMigration.swift).
+    public var followChatMigrations = false
 
     public static let defaultLockTimeoutMs: Int64 = 10_000
 
@@ -100,8 +103,8 @@ public struct EngineOptions: Sendable {
         if let max = try object.integer("max_value_bytes", in: 1...(1 << 30)) {
             maxValueBytes = Int(max)
         }
-        if try object.bool("follow_chat_migrations") == true {
-            throw BotSessionError(.error, "engine options: follow_chat_migrations is not available in this version yet; leave it out or set it to false")
+        if let follow = try object.bool("follow_chat_migrations") {
+            followChatMigrations = follow
         }
         try object.finish(known: ["fragments"] + EngineOptions.fragmentOptionNames + EngineOptions.engineOptionNames)
         for fragment in fragments {

@@ -34,10 +34,16 @@ public final class SessionUpdate {
     private var slots: [Slot]
     private let locks: [KeyLocks.Name]
     private var finished = false
+    /// The chat migration this update announces, until it has run: before the first read (at
+    /// `begin`, or in `read()` for an update begun without reading), else before a lazy read or
+    /// the commit, so the handler never sees the old chat's sessions missing.
+    private var pendingMigration: ChatMigration?
 
-    init(engine: Engine, fragments: [Engine.Fragment], keys: [SessionKey?], locks: [KeyLocks.Name]) {
+    init(engine: Engine, fragments: [Engine.Fragment], keys: [SessionKey?], locks: [KeyLocks.Name],
+         migration: ChatMigration? = nil) {
         self.engine = engine
         self.locks = locks
+        pendingMigration = migration
         slots = zip(fragments, keys).map { Slot(fragment: $0, key: $1) }
     }
 
@@ -47,6 +53,7 @@ public final class SessionUpdate {
 
     /// Reads every strict fragment that has a key and is not read (or set) yet.
     func loadStrictFragments() throws(BotSessionError) {
+        try followMigration()
         for i in slots.indices where !slots[i].fragment.options.lazy && slots[i].key != nil && !slots[i].loaded && !slots[i].wasSet {
             try load(i)
         }
@@ -59,8 +66,16 @@ public final class SessionUpdate {
         try loadStrictFragments()
     }
 
+    /// Moves the announced chat migration's sessions, once, with this update's keys held.
+    private func followMigration() throws(BotSessionError) {
+        guard let migration = pendingMigration else { return }
+        _ = try engine.migrateChat(migration, holding: locks)
+        pendingMigration = nil
+    }
+
     /// Reads slot `i`'s session and applies the initial value when the store has none.
     private func load(_ i: Int) throws(BotSessionError) {
+        try followMigration()
         let fragment = slots[i].fragment
         do throws(BotSessionError) {
             let counters = engine.counters
@@ -279,6 +294,7 @@ public final class SessionUpdate {
     public func commit() throws(BotSessionError) {
         try checkOpen()
         defer { finish() }
+        try followMigration()
         let (batches, tally) = plannedBatches()
         let counters = engine.counters
         // Timed whether it succeeds or not (a lock timeout is latency too); nothing to write,

@@ -39,6 +39,15 @@ public enum KeyStrategy: Sendable {
         return true
     }
 
+    /// Whether the key is made of the chat id (`chat`, `chat-topic`, `user-chat`): the strategies
+    /// whose sessions a chat migration moves.
+    var comesFromChat: Bool {
+        switch self {
+        case .chat, .chatTopic, .userChat: true
+        case .user, .business, .custom: false
+        }
+    }
+
     /// The key's bytes before the prefix, or nil when the update has none.
     func resolve(_ fields: UpdateFields?, _ update: UpdateJSON) throws(BotSessionError) -> [UInt8]? {
         switch self {

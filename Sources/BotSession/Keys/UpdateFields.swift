@@ -4,6 +4,9 @@
 /// `null`.
 struct UpdateFields {
     let doc: JSONDocument
+    /// The chat id that keys use instead of the update's own: the new chat's, when the engine
+    /// follows a chat migration (`chatMigration`).
+    var chatIDOverride: [UInt8]?
 
     init(_ doc: JSONDocument) { self.doc = doc }
 
@@ -31,6 +34,7 @@ struct UpdateFields {
 
     /// `ctx.chatId` as key text: the chat's `id`, else `business_connection.user_chat_id`.
     var chatID: [UInt8]? {
+        if let chatIDOverride { return chatIDOverride }
         guard let u = update else { return nil }
         guard let id = doc.present(chat, "id") ?? doc.present(doc.present(u, "business_connection"), "user_chat_id")
         else { return nil }
@@ -68,5 +72,21 @@ struct UpdateFields {
             ?? doc.present(doc.present(u, "business_connection"), "id")
             ?? doc.present(doc.present(u, "deleted_business_messages"), "business_connection_id")
         return id.flatMap(doc.keyText)
+    }
+
+    /// The group that became a supergroup, when the message announces it: Telegram sends
+    /// `migrate_to_chat_id` in the old group (whose id the message's chat has) and
+    /// `migrate_from_chat_id` in the new supergroup. Both ids as key text; nil unless both are
+    /// integers and differ.
+    var chatMigration: ChatMigration? {
+        guard let m = message, let here = doc.present(doc.present(m, "chat"), "id").flatMap(doc.keyText),
+              ChatMigration.isChatID(here) else { return nil }
+        if let to = doc.present(m, "migrate_to_chat_id").flatMap(doc.keyText), ChatMigration.isChatID(to), to != here {
+            return ChatMigration(old: here, new: to)
+        }
+        if let from = doc.present(m, "migrate_from_chat_id").flatMap(doc.keyText), ChatMigration.isChatID(from), from != here {
+            return ChatMigration(old: from, new: here)
+        }
+        return nil
     }
 }

@@ -131,6 +131,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         "botsession_engine_set_key_fn": (c_int, [handle, c_char_p, KEY_FN, c_void_p]),
         "botsession_engine_set_initial_fn": (c_int, [handle, c_char_p, INITIAL_FN, c_void_p]),
         "botsession_engine_stats": (c_int, [handle, out_string]),
+        "botsession_migrate_chat": (c_int, [handle, c_int64, c_int64]),
         "botsession_engine_free": (None, [handle]),
         "botsession_begin": (c_int, [handle, c_char_p, out_handle]),
         "botsession_begin_nowait": (c_int, [handle, c_char_p, out_handle]),

@@ -78,6 +78,7 @@ class Engine(Closable):
         fragments: Optional[Mapping[str, Fragment]] = None,
         max_value_bytes: Optional[int] = None,
         lock_timeout_ms: Optional[int] = None,
+        follow_chat_migrations: Optional[bool] = None,
         io_threads: Optional[int] = None,
         **unknown: Any,
     ) -> None:
@@ -96,6 +97,8 @@ class Engine(Closable):
             options["max_value_bytes"] = max_value_bytes
         if lock_timeout_ms is not None:
             options["lock_timeout_ms"] = lock_timeout_ms
+        if follow_chat_migrations is not None:
+            options["follow_chat_migrations"] = follow_chat_migrations
 
         # Store I/O of the asyncio API runs in these threads (`run_io`).
         self._io = IOThreads(io_threads, "botsession-io")
@@ -229,6 +232,21 @@ class Engine(Closable):
             check(lib.botsession_engine_stats(engine, byref(out)))
         return json.loads(_native.take_string(out.value))  # type: ignore[arg-type]
 
+    def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> None:
+        """Moves the sessions of chat ``old_chat_id`` to ``new_chat_id`` (a group that became a
+        supergroup; botsession_migrate_chat): every fragment keyed by the chat (``chat``,
+        ``chat-topic``, ``user-chat``), atomically per store, never overwriting a session the
+        new chat already has. Nothing to move is not an error; ``stats()``'s
+        ``chat_migrations`` and ``chat_migrations_skipped`` say what happened. Blocks for
+        store I/O: in asyncio code use ``amigrate_chat``."""
+        old, new = _chat_id(old_chat_id, "old_chat_id"), _chat_id(new_chat_id, "new_chat_id")
+        with self._handle as engine:
+            check(lib.botsession_migrate_chat(engine, old, new))
+
+    async def amigrate_chat(self, old_chat_id: int, new_chat_id: int) -> None:
+        """``migrate_chat`` in the engine's I/O threads, so the event loop never waits."""
+        await self.run_io(self.migrate_chat, old_chat_id, new_chat_id)
+
     def close(self) -> None:
         """Releases the engine; updates still open keep it alive until they end."""
         handle = getattr(self, "_handle", None)  # absent when __init__ failed early
@@ -237,6 +255,15 @@ class Engine(Closable):
         io = getattr(self, "_io", None)
         if io is not None:
             io.shutdown()
+
+
+def _chat_id(value: Any, name: str) -> int:
+    """A Telegram chat id: an int in int64's range (bool is not one)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int (a Telegram chat id such as -1001234567890), not {type(value).__name__}")
+    if not -(1 << 63) <= value < (1 << 63):
+        raise ValueError(f"{name} {value} is outside the 64-bit range of Telegram chat ids")
+    return value
 
 
 def _key_callback(function: KeyFunction) -> Callable[[Optional[int], bytes, int], int]:
@@ -259,7 +286,7 @@ def _initial_callback(function: Callable[[], Any]) -> Callable[[Optional[int], i
 BUSY = 11  # BOTSESSION_BUSY
 
 _ENGINE_OPTIONS = ("store", "key", "prefix", "initial", "lazy", "fragments", "max_value_bytes", "lock_timeout_ms",
-                   "io_threads")
+                   "follow_chat_migrations", "io_threads")
 
 
 class Update:
