@@ -398,6 +398,20 @@ int botsession_store_delete(botsession_store *s, const char *key);
  * failed, as botsession_store_read and botsession_store_write). */
 int botsession_store_merge(botsession_store *s, const char *key, const char *patch_json, char **merged_out);
 
+/* Moves the value under `from_key` to `to_key`, unless `to_key` already has one: a value is never
+ * overwritten (then nothing changes and the old value stays). For adapters that keep their own
+ * keys and follow a chat migration (the aiogram storage). The stored text moves as it is (through
+ * an enhancer: its wrapper, version and expiry included); data an enhancer shows as absent, or a
+ * stored null, at `to_key` counts as no value and is replaced. One commit (one transaction in
+ * SQLite and PostgreSQL, under the folder lock in the file store), under this process's key locks
+ * of both keys, compare-and-set against other processes as botsession_store_merge is.
+ * If moved_out is not NULL, *moved_out becomes 1 when the value moved, 0 when `from_key` had
+ * nothing or `to_key` had a value (botsession_store_has tells these apart).
+ * Returns OK; MISUSE (NULL s or key; a key not UTF-8); TOO_BIG (a key above 1,024 bytes); BUSY;
+ * CONFLICT; STORAGE, CALLBACK (a custom store's callback failed; one that failed after writing
+ * `to_key` leaves both keys: PARTIAL). */
+int botsession_store_move(botsession_store *s, const char *from_key, const char *to_key, int *moved_out);
+
 /* Sets *exists_out to 1 when botsession_store_read would find a value under `key`, else 0
  * (expired data, and data an enhancer's migration dropped, do not count). Through an enhancer
  * this reads and unwraps the value, running migrations, but writes nothing.

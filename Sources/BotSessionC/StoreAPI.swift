@@ -136,6 +136,19 @@ public func botsession_store_merge_c(_ s: OpaquePointer?, _ key: UnsafePointer<C
     }
 }
 
+@_cdecl("botsession_store_move")
+public func botsession_store_move_c(_ s: OpaquePointer?, _ from: UnsafePointer<CChar>?, _ to: UnsafePointer<CChar>?,
+                                    _ out: UnsafeMutablePointer<Int32>?) -> Int32 {
+    out?.pointee = 0
+    return call { () throws(BotSessionError) in
+        let store = try store(s, "s")
+        let old = try keyArgument(from, "from_key")
+        let new = try keyArgument(to, "to_key")
+        let outcome = try store.move(old, to: new)
+        out?.pointee = outcome == .moved ? 1 : 0
+    }
+}
+
 @_cdecl("botsession_store_has")
 public func botsession_store_has_c(_ s: OpaquePointer?, _ key: UnsafePointer<CChar>?,
                             _ out: UnsafeMutablePointer<Int32>?) -> Int32 {

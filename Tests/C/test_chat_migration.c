@@ -88,11 +88,11 @@ static void migration_on(botsession_store *s, botsession_store *raw, const char 
     CHECK(counter(e, "chat_migrations") == 1);
     CHECK(counter(e, "chat_migrations_skipped") == 0);
 
-    static const char *moved[][2] = {
+    static const char *moved_to[][2] = {
         {"c:-1001", "{\"n\":2}"}, {"t:-1001", "{\"t\":0}"}, {"t:-1001/7", "{\"t\":7}"},
         {"u:42/-1001", "{\"u\":42}"}, {"u:43/-1001", "{\"u\":43}"},
     };
-    for (size_t i = 0; i < sizeof moved / sizeof moved[0]; i++) check_stored(s, moved[i][0], moved[i][1], label);
+    for (size_t i = 0; i < sizeof moved_to / sizeof moved_to[0]; i++) check_stored(s, moved_to[i][0], moved_to[i][1], label);
     static const char *gone[] = {"c:-1", "t:-1", "t:-1/7", "u:42/-1", "u:43/-1"};
     for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++) check_stored(s, gone[i], NULL, label);
     for (size_t i = 5; i < n; i++) check_stored(s, seeded[i][0], seeded[i][1], label);
@@ -147,6 +147,33 @@ static void migration_on(botsession_store *s, botsession_store *raw, const char 
     check_stored(s, "c:-6", NULL, label);
     CHECK(counter(e, "chat_migrations") == 2);
     botsession_engine_free(e);
+
+    /* One key at a time (botsession_store_move), by the same rules. */
+    int moved = -1;
+    CHECK_OK(botsession_store_write(s, "m:a", "{\"a\":1}"));
+    char *before = NULL;
+    if (raw) CHECK_OK(botsession_store_read(raw, "m:a", &before));
+    CHECK_OK(botsession_store_move(s, "m:a", "m:b", &moved));
+    CHECK(moved == 1);
+    check_stored(s, "m:b", "{\"a\":1}", label);
+    check_stored(s, "m:a", NULL, label);
+    if (raw) check_stored(raw, "m:b", before, label);
+    botsession_free(before);
+    CHECK_OK(botsession_store_move(s, "m:a", "m:b", &moved));  /* nothing left under m:a */
+    CHECK(moved == 0);
+    CHECK_OK(botsession_store_write(s, "m:c", "{\"c\":1}"));
+    CHECK_OK(botsession_store_move(s, "m:c", "m:b", NULL));     /* m:b is taken */
+    check_stored(s, "m:b", "{\"a\":1}", label);
+    check_stored(s, "m:c", "{\"c\":1}", label);
+    CHECK_OK(botsession_store_write(s, "m:null", "null"));      /* a stored null is no value */
+    CHECK_OK(botsession_store_move(s, "m:c", "m:null", &moved));
+    CHECK(moved == 1);
+    check_stored(s, "m:null", "{\"c\":1}", label);
+    CHECK_RC(botsession_store_move(s, NULL, "m:b", &moved), BOTSESSION_MISUSE);
+    CHECK_ERROR_HAS("from_key");
+    CHECK_RC(botsession_store_move(s, "m:b", NULL, &moved), BOTSESSION_MISUSE);
+    CHECK_RC(botsession_store_move(NULL, "m:b", "m:x", &moved), BOTSESSION_MISUSE);
+    check_stored(s, "m:b", "{\"a\":1}", label);
 }
 
 /* Without the option, an announcement is an update of the chat it was sent in. */

@@ -151,36 +151,22 @@ extension Engine {
         var result = ChatMigrationResult()
         var changes: [StoreChange] = []
         for move in moves {
-            guard let found = try timedRead(move.base, move.old), !found.text.isNull else { continue }
-            let target = try timedRead(move.base, move.new)
-            if try hasSession(move, at: target) {
-                result.skipped += 1
-                continue
+            let (outcome, steps) = try move.fragment.store!.plannedMove(move.old, move.new, base: move.base,
+                                                                        read: timedRead)
+            switch outcome {
+            case .moved: result.moved += 1
+            case .targetTaken: result.skipped += 1
+            case .nothingToMove: break
             }
-            // Write before delete: a store without transactions that fails in between keeps
-            // both copies, never neither.
-            changes.append(.write(move.new, found.text, expecting: Expectation(read: target)))
-            changes.append(.delete(move.old, expecting: Expectation(read: found)))
-            result.moved += 1
+            changes += steps
         }
         guard !changes.isEmpty else { return result }
-        let base = moves[0].base
         let started = monotonicMicros()
         defer { counters.storeLatency.record(monotonicMicros() - started) }
-        try base.commit(changes, timeoutMs: lockTimeoutMs)
+        try moves[0].base.commit(changes, timeoutMs: lockTimeoutMs)
         EngineCounters.add(counters.writes, result.moved)
         EngineCounters.add(counters.deletes, result.moved)
         return result
-    }
-
-    /// Whether the new chat has a session under `move.new`, as the fragment's store shows it:
-    /// data that reads as absent (an enhancer's expired or dropped session, a stored `null`)
-    /// is no session, and is replaced.
-    private func hasSession(_ move: Move, at target: StoredValue?) throws(BotSessionError) -> Bool {
-        guard let target, !target.text.isNull else { return false }
-        guard move.fragment.store! !== move.base else { return true }
-        guard let shown = try timedRead(move.fragment.store!, move.new) else { return false }
-        return !shown.hidden && !shown.text.isNull
     }
 
     private func timedRead(_ store: any SessionStore, _ key: SessionKey) throws(BotSessionError) -> StoredValue? {

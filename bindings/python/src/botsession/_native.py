@@ -121,6 +121,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         "botsession_store_delete": (c_int, [handle, c_char_p]),
         "botsession_store_merge": (c_int, [handle, c_char_p, c_char_p, out_string]),
         "botsession_store_has": (c_int, [handle, c_char_p, POINTER(c_int)]),
+        "botsession_store_move": (c_int, [handle, c_char_p, c_char_p, POINTER(c_int)]),
         "botsession_store_set_clock": (c_int, [handle, CLOCK_FN, c_void_p]),
         "botsession_store_iter": (c_int, [handle, c_char_p, out_handle]),
         "botsession_iter_next": (c_int, [handle, out_string, out_string]),

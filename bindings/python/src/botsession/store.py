@@ -136,6 +136,17 @@ class Store(Closable):
                                "dict such as {'step': 2}")
         return decode(self.merge_json(key, encode(dict(patch), "the patch")))
 
+    def move(self, old_key: str, new_key: str) -> bool:
+        """Moves the value under ``old_key`` to ``new_key`` unless ``new_key`` has one (a value
+        is never overwritten), atomically (botsession_store_move); the stored text moves as it
+        is, an enhancer's wrapper included. True when it moved; False when ``old_key`` had
+        nothing or ``new_key`` had a value."""
+        moved = c_int(0)
+        with self._handle as pointer:
+            check(lib.botsession_store_move(pointer, c_text(old_key, "from_key"), c_text(new_key, "to_key"),
+                                            byref(moved)))
+        return bool(moved.value)
+
     def delete(self, key: str) -> None:
         with self._handle as pointer:
             check(lib.botsession_store_delete(pointer, c_text(key, "key")))

@@ -17,6 +17,10 @@ lose each other's changes.
 It answers as aiogram's own storages do: ``set_data`` with anything but a dict raises
 ``DataNotDictLikeError``; ``get_data`` and ``update_data`` return new dicts, which the caller
 may change without changing what is stored.
+
+A group that becomes a supergroup keeps its states and data with ``ChatMigrationMiddleware``::
+
+    dp.message.outer_middleware(ChatMigrationMiddleware(storage))
 """
 from __future__ import annotations
 
@@ -28,7 +32,9 @@ import time
 from contextlib import asynccontextmanager
 from typing import Any, AsyncGenerator, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
+from aiogram.dispatcher.middlewares.base import BaseMiddleware
 from aiogram.exceptions import DataNotDictLikeError
+from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import (BaseEventIsolation, BaseStorage, DefaultKeyBuilder, KeyBuilder, StateType,
                                       StorageKey)
@@ -180,6 +186,45 @@ class BotSessionStorage(BaseStorage):
         # Not tried on the loop: its pauses would block it.
         return await self._threads.run(merge)
 
+    async def migrate_chat(self, old_chat_id: int, new_chat_id: int, *, bot_id: Optional[int] = None) -> int:
+        """Moves every state and data of chat ``old_chat_id`` to ``new_chat_id`` (a group that
+        became a supergroup) and returns how many keys moved: every user's, every topic's, and
+        under ``FSMStrategy.CHAT`` the chat's own (whose user part is the chat id too). Each key
+        moves atomically (``Store.move``) and never over a key the new chat already has, which
+        keeps its value. Needs aiogram's ``DefaultKeyBuilder`` (its key layout is known);
+        ``bot_id`` is required when it has ``with_bot_id``. Keys of business connections are
+        not moved (they belong to private chats, which never migrate)."""
+        builder = self.key_builder
+        if not isinstance(builder, DefaultKeyBuilder):
+            raise TypeError(f"migrate_chat knows the key layout of aiogram's DefaultKeyBuilder, not of {type(builder).__name__}; "
+                            "move the keys with storage.store.move(old_key, new_key)")
+        sep = builder.separator
+        head = builder.prefix + sep
+        if builder.with_bot_id:
+            if bot_id is None:
+                raise TypeError("this storage's keys start with the bot id (DefaultKeyBuilder(with_bot_id=True)): "
+                                "pass bot_id=bot.id")
+            head += str(bot_id) + sep
+        old, new = str(int(old_chat_id)), str(int(new_chat_id))
+        if old == new:
+            return 0
+
+        def move_all() -> int:
+            moved = 0
+            for key in list(self.store.keys(head + old + sep)):
+                # chat, [thread], user, [destiny], part: the chat part, and a user part equal to
+                # the chat (FSMStrategy.CHAT), become the new chat's.
+                parts = key[len(head):].split(sep)
+                renamed = head + sep.join(new if part == old and i < len(parts) - 1 else part
+                                          for i, part in enumerate(parts))
+                if self.store.move(key, renamed):
+                    moved += 1
+            return moved
+
+        if self._closed:
+            raise misuse("this BotSessionStorage is closed")
+        return int(await self._threads.run(move_all))
+
     async def close(self) -> None:
         """Ends the storage (and closes its store, unless ``close_store=False``); closing again
         does nothing."""
@@ -227,3 +272,36 @@ class BotSessionEventIsolation(BaseEventIsolation):
 
     async def close(self) -> None:
         pass
+
+
+class ChatMigrationMiddleware(BaseMiddleware):
+    """Follows a group's move to a supergroup for a ``BotSessionStorage``: a message carrying
+    ``migrate_to_chat_id`` (sent in the old group) or ``migrate_from_chat_id`` (sent in the new
+    supergroup) first moves the old chat's states and data to the new chat id
+    (``BotSessionStorage.migrate_chat``), then the handler runs with ``state`` and ``raw_state``
+    of the NEW chat, so it sees the moved state. The second announcement finds nothing left.
+    Register it on messages, after the dispatcher's FSM middleware::
+
+        dp.message.outer_middleware(ChatMigrationMiddleware(storage))
+    """
+
+    def __init__(self, storage: BotSessionStorage) -> None:
+        self.storage = storage
+
+    async def __call__(self, handler: Callable[[Any, Dict[str, Any]], Any], event: Any, data: Dict[str, Any]) -> Any:
+        to_id = getattr(event, "migrate_to_chat_id", None)
+        from_id = getattr(event, "migrate_from_chat_id", None)
+        chat = getattr(event, "chat", None)
+        if chat is not None and (to_id or from_id):
+            old, new = (chat.id, to_id) if to_id else (from_id, chat.id)
+            bot = data.get("bot")
+            await self.storage.migrate_chat(old, new, bot_id=bot.id if bot is not None else None)
+            state = data.get("state")
+            if isinstance(state, FSMContext) and state.key.chat_id == old:
+                key = state.key
+                moved = StorageKey(bot_id=key.bot_id, chat_id=new, user_id=new if key.user_id == old else key.user_id,
+                                   thread_id=key.thread_id, business_connection_id=key.business_connection_id,
+                                   destiny=key.destiny)
+                data["state"] = FSMContext(storage=state.storage, key=moved)
+                data["raw_state"] = await data["state"].get_state()
+        return await handler(event, data)
