@@ -61,7 +61,7 @@ PYTHON_ENV  := BOTSESSION_LIBRARY=$(STAGE)/lib/libbotsession.so.0 \
 C_TEST_SOURCES := $(wildcard Tests/C/test_*.c)
 C_TESTS        := $(patsubst Tests/C/%.c,build/tests/%,$(C_TEST_SOURCES))
 
-.PHONY: all build deps test-deps test swift-test c-test python-test aiogram-suite stress venv abi-check readme-check stage demo bench install uninstall ldconfig install-check wheel wheel-check clean \
+.PHONY: all build deps test-deps test swift-test c-test python-test aiogram-suite stress venv abi-check readme-check demo-check stage demo bench install uninstall ldconfig install-check wheel wheel-check clean \
         hygiene test-asan test-tsan fuzz test-crash
 
 all: build
@@ -123,6 +123,7 @@ test: test-deps
 	$(TIMED) stage $(MAKE) --no-print-directory stage venv build/tests/counting; \
 	$(TIMED) c-python-stress scripts/with-postgres.sh $(MAKE) --no-print-directory c-test python-test stress; \
 	$(TIMED) readme-check $(MAKE) --no-print-directory readme-check; \
+	$(TIMED) demo-check $(MAKE) --no-print-directory demo-check; \
 	$(TIMED) install-check $(MAKE) --no-print-directory install-check; \
 	$(TIMED) wheel $(MAKE) --no-print-directory wheel-check; \
 	$(TIMED) test-asan $(MAKE) --no-print-directory test-asan; \
@@ -255,6 +256,12 @@ demo: stage
 	@$(MAKE) --no-print-directory build/pizza_bot
 	@echo "== the pizza bot replays examples/updates.jsonl on sqlite:./sessions.db"
 	./build/pizza_bot sqlite:./sessions.db examples/updates.jsonl
+
+# make demo, run twice on a fresh SQLite file: the group in its stream moves to its supergroup
+# and every chat ends with one session (scripts/check-demo.sh).
+demo-check: stage build/pizza_bot
+	@echo "== make demo: the pizza bot twice on a fresh SQLite file, following the chat migration in its stream"
+	scripts/check-demo.sh build/pizza_bot
 
 build/roundtrip: bench/roundtrip.c $(STAGE)/lib/pkgconfig/botsession.pc
 	@mkdir -p build

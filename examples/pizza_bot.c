@@ -14,7 +14,11 @@
  *   - grammY's enhancer with a migration: chat sessions written by the first version of this bot
  *     ({"pizzaCount": N}) gain a "hungerChecks" counter when they are next read;
  *   - the retry loop for stores shared by several processes (SQLite, files, PostgreSQL): a
- *     commit that lost the race to another process is run again, and replies go out after it.
+ *     commit that lost the race to another process is run again, and replies go out after it;
+ *   - chat migration followed: when a group becomes a supergroup (a new chat id), the engine
+ *     moves its session before the handler runs ("follow_chat_migrations"). When the
+ *     supergroup has a session already (this replay run a second time), the engine keeps both,
+ *     and this bot adds the group's counts to the supergroup's in the same commit.
  *
  * Instead of polling Telegram it replays a file of updates (one JSON update per line), prints
  * the replies it would send, and ends with a summary. A second run continues where the first
@@ -35,13 +39,14 @@
 #define PIZZA "\xF0\x9F\x8D\x95" /* 🍕 in UTF-8 */
 
 static const char *engine_options =
-    "{\"fragments\": {"
+    "{\"follow_chat_migrations\": true, \"fragments\": {"
     "  \"chat\": {\"initial\": {\"pizzaCount\": 0, \"hungerChecks\": 0}},"
-    "  \"user\": {\"key\": \"user\", \"prefix\": \"user:\", \"lazy\": true, \"initial\": {\"pizzas\": 0}}"
+    "  \"user\": {\"key\": \"user\", \"prefix\": \"user:\", \"lazy\": true, \"initial\": {\"pizzas\": 0}},"
+    "  \"old_group\": {\"lazy\": true}"
     "}}";
 
 typedef struct stats {
-    long updates, with_session, without_chat, replies, failures, migrated;
+    long updates, with_session, without_chat, replies, failures, migrated, groups_moved, groups_merged;
 } stats;
 
 /* The migration to version 1 of the session format: the first version of this bot stored
@@ -113,35 +118,63 @@ static void add_to(json_t *session, const char *field, long amount) {
     json_object_set_new(session, field, json_integer(json_integer_value(json_object_get(session, field)) + amount));
 }
 
-/* Chat migration: a group that becomes a supergroup gets a new chat id. Move its session to the
- * new id, unless the new chat already has one. */
-static void follow_migration(botsession_store *store, json_t *message) {
+/* The key of the "old_group" fragment: the old group's chat id when the update announces a
+ * migration, else none. The engine moves the old group's "chat" session to the new chat id by
+ * itself; this fragment lets the handler see what the engine had to leave behind, because the
+ * supergroup already had a session. */
+static int old_group_key(void *user_data, const char *update_json, botsession_buffer *key_out) {
+    (void)user_data;
+    json_t *update = json_loads(update_json, 0, NULL);
+    json_t *message = json_object_get(update, "message");
     json_t *to = json_object_get(message, "migrate_to_chat_id");
-    if (!json_is_integer(to)) return;
-    char old_key[32], new_key[32];
-    snprintf(old_key, sizeof old_key, "%lld", (long long)json_integer_value(json_object_get(json_object_get(message, "chat"), "id")));
-    snprintf(new_key, sizeof new_key, "%lld", (long long)json_integer_value(to));
-    char *value = NULL;
-    int exists = 0;
-    if (botsession_store_read(store, old_key, &value) != BOTSESSION_OK || !value ||
-        botsession_store_has(store, new_key, &exists) != BOTSESSION_OK) {
-        botsession_free(value);
-        return;
+    json_t *from = json_object_get(message, "migrate_from_chat_id");
+    json_t *old = json_is_integer(to) ? json_object_get(json_object_get(message, "chat"), "id") : from;
+    int rc = 0;
+    if (json_is_integer(old)) {
+        char key[32];
+        snprintf(key, sizeof key, "%lld", (long long)json_integer_value(old));
+        rc = botsession_buffer_set(key_out, key, strlen(key));
     }
-    if (exists) {
-        printf("  group %s became supergroup %s, which has a session already: both kept\n", old_key, new_key);
-    } else if (botsession_store_write(store, new_key, value) == BOTSESSION_OK &&
-               botsession_store_delete(store, old_key) == BOTSESSION_OK) {
-        printf("  group %s became supergroup %s: its session moved along\n", old_key, new_key);
+    json_decref(update);
+    return rc;
+}
+
+/* A migration announcement: the engine has moved the group's session already. If it could not
+ * (the supergroup had one), add the group's counts to the supergroup's and delete the group's,
+ * in this update's one commit. Returns whether it did. */
+static int merge_old_group(botsession_update *u) {
+    char *old_json = NULL;
+    if (botsession_get(u, "old_group", &old_json) != BOTSESSION_OK || !old_json) return 0;  /* NO_KEY, or moved */
+    json_t *old = json_loads(old_json, 0, NULL), *merged = session_of(u, "chat");
+    add_to(merged, "pizzaCount", json_integer_value(json_object_get(old, "pizzaCount")));
+    add_to(merged, "hungerChecks", json_integer_value(json_object_get(old, "hungerChecks")));
+    store_session(u, "chat", merged);
+    botsession_set(u, "old_group", NULL);
+    json_decref(old);
+    botsession_free(old_json);
+    return 1;
+}
+
+/* The engine's count of chat migrations that moved a session (botsession_engine_stats). */
+static long long chats_moved(botsession_engine *engine) {
+    char *text = NULL;
+    long long n = 0;
+    if (botsession_engine_stats(engine, &text) == BOTSESSION_OK) {
+        json_t *stats = json_loads(text, 0, NULL);
+        n = json_integer_value(json_object_get(stats, "chat_migrations"));
+        json_decref(stats);
     }
-    botsession_free(value);
+    botsession_free(text);
+    return n;
 }
 
 /* The bot's handler for one update: reads and changes the sessions of `u`, and writes the reply
  * to send (if any) into `reply`. It sends nothing itself: if the commit reports a concurrent
  * writer, the handler runs again, and a reply sent by the first run would go out twice. */
-static void handler(botsession_update *u, json_t *message, const char *text, char *reply, size_t size) {
+static void handler(botsession_update *u, json_t *message, const char *text, char *reply, size_t size,
+                    int *merged) {
     reply[0] = 0;
+    *merged = merge_old_group(u);
     if (text && strstr(text, PIZZA)) {
         /* bot.hears(/🍕/, ...): one more pizza for the chat, and for the user (if any: a
          * channel post has no user, so its "user" fragment has no key and is left alone). */
@@ -174,13 +207,14 @@ static void handler(botsession_update *u, json_t *message, const char *text, cha
 /* One update: begin, run the handler, commit; when another process committed the same session
  * meanwhile (BOTSESSION_CONFLICT), run the handler again on what is stored now. The reply is
  * sent once the commit succeeded. */
-static void handle(botsession_engine *engine, botsession_store *store, const char *line, stats *st) {
+static void handle(botsession_engine *engine, const char *line, stats *st) {
     st->updates++;
     json_t *update = json_loads(line, 0, NULL);
     json_t *message = NULL;
     const char *text = update_text(update, &message);
     char reply[256];
-    int rc = BOTSESSION_CONFLICT;
+    int rc = BOTSESSION_CONFLICT, merged = 0;
+    long long moved_before = chats_moved(engine);
     for (int attempt = 0; attempt < 5 && rc == BOTSESSION_CONFLICT; attempt++) {
         botsession_update *u;
         rc = botsession_begin(engine, line, &u);
@@ -196,7 +230,7 @@ static void handle(botsession_engine *engine, botsession_store *store, const cha
             return;
         }
         botsession_free(chat_key);
-        handler(u, message, text, reply, sizeof reply);
+        handler(u, message, text, reply, sizeof reply, &merged);
         rc = botsession_commit(u);
     }
     if (rc != BOTSESSION_OK) {
@@ -208,7 +242,18 @@ static void handle(botsession_engine *engine, botsession_store *store, const cha
             printf("  -> %s\n", reply);  /* "send" the reply: after the commit, once */
             st->replies++;
         }
-        if (message) follow_migration(store, message);
+        json_t *to = json_object_get(message, "migrate_to_chat_id");
+        if (json_is_integer(to)) {
+            long long from = json_integer_value(json_object_get(json_object_get(message, "chat"), "id"));
+            if (chats_moved(engine) > moved_before) {
+                printf("  group %lld became supergroup %lld: its session moved along\n", from, (long long)json_integer_value(to));
+                st->groups_moved++;
+            } else if (merged) {
+                printf("  group %lld became supergroup %lld, which had a session already: the counts were added to it\n",
+                       from, (long long)json_integer_value(to));
+                st->groups_merged++;
+            }
+        }
     }
     json_decref(update);
 }
@@ -245,7 +290,9 @@ int main(int argc, char **argv) {
         botsession_store_add_migration(store, 1, migrate_to_v1, &st) != BOTSESSION_OK ||
         botsession_engine_new(engine_options, &engine) != BOTSESSION_OK ||
         botsession_engine_set_store(engine, "chat", store) != BOTSESSION_OK ||
-        botsession_engine_set_store(engine, "user", store) != BOTSESSION_OK) {
+        botsession_engine_set_store(engine, "user", store) != BOTSESSION_OK ||
+        botsession_engine_set_store(engine, "old_group", store) != BOTSESSION_OK ||
+        botsession_engine_set_key_fn(engine, "old_group", old_group_key, NULL) != BOTSESSION_OK) {
         fprintf(stderr, "%s\n", botsession_last_error());
         return 1;
     }
@@ -264,7 +311,7 @@ int main(int argc, char **argv) {
     ssize_t length;
     while ((length = getline(&line, &capacity, updates)) > 0) {
         if (line[length - 1] == '\n') line[length - 1] = 0;
-        if (line[0]) handle(engine, store, line, &st);
+        if (line[0]) handle(engine, line, &st);
     }
     clock_gettime(CLOCK_MONOTONIC, &end);
     free(line);
@@ -275,8 +322,9 @@ int main(int argc, char **argv) {
     long sessions = print_sessions(store);
     printf("\nupdates: %ld (%ld with a chat session, %ld without a chat), replies: %ld, failures: %ld\n",
            st.updates, st.with_session, st.without_chat, st.replies, st.failures);
-    printf("sessions: %ld (%ld migrated from the first version's format); %.1f ms, %.0f updates/s\n",
-           sessions, st.migrated, seconds * 1e3, st.updates / seconds);
+    printf("sessions: %ld (%ld migrated from the first version's format); groups that became supergroups: %ld moved, %ld merged;"
+           " %.1f ms, %.0f updates/s\n",
+           sessions, st.migrated, st.groups_moved, st.groups_merged, seconds * 1e3, st.updates / seconds);
     printf("Run it again: the counts continue where they stopped.\n");
 
     botsession_engine_free(engine);

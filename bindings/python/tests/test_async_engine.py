@@ -178,7 +178,7 @@ def test_reprs_show_no_user_information_and_options_are_listed(tmp_path) -> None
     assert repr(engine) == (f"<botsession.Engine fragments 'chat' on enhanced sqlite:{tmp_path}/r.db, "
                             "'user' on its own memory store>")
     with pytest.raises(InvalidOptionError, match=r"unknown engine option 'lazzy'; the options are store, key, prefix, "
-                                                 r"initial, lazy, fragments, max_value_bytes, lock_timeout_ms, io_threads"):
+                                                 r"initial, lazy, fragments, max_value_bytes, lock_timeout_ms, follow_chat_migrations, io_threads"):
         Engine(store, lazzy=True)  # type: ignore[call-arg]
 
 
