@@ -15,6 +15,11 @@ struct ChatMigration: Sendable {
 public struct ChatMigrationResult: Sendable, Equatable {
     public var moved = 0
     public var skipped = 0
+
+    public init(moved: Int = 0, skipped: Int = 0) {
+        self.moved = moved
+        self.skipped = skipped
+    }
 }
 
 /// Chat migration (SPEC §5): when a group becomes a supergroup, Telegram gives it a new chat id,
