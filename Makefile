@@ -1,6 +1,6 @@
 # BotSession
 #
-#   make build     builds libbotsession.so (release) into .build/release
+#   make build     builds libbotsession.so and the botsession command (release) into .build/release
 #   make test      every test suite: the tracked-files check, Swift tests, the ABI check, C tests
 #                  under valgrind, Python, counting, the README, and short forms of the four below
 #                  (each stage prints "== stage X took N s")
@@ -11,7 +11,8 @@
 #   make test-crash  kill -9 during commits on sqlite: and file: stores, CRASH_KILLS times (300)
 #   make demo      the pizza-counter bot replaying examples/updates.jsonl on sqlite:./sessions.db
 #   make bench     SPEC §12's round-trip benchmark: BotSession against hand-written C, as ratios
-#   make install   installs the library, header and botsession.pc: PREFIX (/usr/local), LIBDIR
+#   make install   installs the library, header, botsession.pc and the botsession command:
+#                  PREFIX (/usr/local), BINDIR (PREFIX/bin), LIBDIR
 #                  (PREFIX/lib), INCLUDEDIR (PREFIX/include), PKGCONFIGDIR (LIBDIR/pkgconfig),
 #                  DOCDIR (PREFIX/share/doc/botsession: the LICENSE),
 #                  DESTDIR (a staging root for packagers); ldconfig after a system install as root
@@ -26,6 +27,7 @@
 VERSION   := $(shell cat VERSION)
 SOVERSION := 0
 PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
 LIBDIR    ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
@@ -45,6 +47,8 @@ TEST_CRASH_KILLS  ?= 40
 TIMED := scripts/timed.sh
 
 RELEASE_LIB := .build/release/libbotsession.so
+# The operators' command (Sources/BotSessionCLI), installed as $(BINDIR)/botsession.
+RELEASE_CLI := .build/release/botsession-cli
 # A private install that the C tests and the demo build against, exactly as a user would.
 STAGE       := $(CURDIR)/build/stage
 STAGE_PC    := PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig pkg-config
@@ -74,17 +78,20 @@ test-deps:
 
 build: deps
 	$(SWIFT) build -c release --product botsession --disable-local-rpath
+	$(SWIFT) build -c release --product botsession-cli --disable-local-rpath
 
 # The .pc names its directories relative to ${prefix} when they are under PREFIX.
 PC_LIBDIR     = $(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))
 PC_INCLUDEDIR = $(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))
 INSTALLED := $(LIBDIR)/libbotsession.so.$(VERSION) $(LIBDIR)/libbotsession.so.$(SOVERSION) \
              $(LIBDIR)/libbotsession.so $(INCLUDEDIR)/botsession.h $(PKGCONFIGDIR)/botsession.pc \
-             $(DOCDIR)/LICENSE
+             $(DOCDIR)/LICENSE $(BINDIR)/botsession
 
 install: build
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(DOCDIR)
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(BINDIR)
 	install -m 644 LICENSE $(DESTDIR)$(DOCDIR)/LICENSE
+	install -m 755 $(RELEASE_CLI) $(DESTDIR)$(BINDIR)/botsession
+	if [ "$(STRIP)" = 1 ]; then strip $(DESTDIR)$(BINDIR)/botsession; fi
 	install -m 755 $(RELEASE_LIB) $(DESTDIR)$(LIBDIR)/libbotsession.so.$(VERSION)
 	if [ "$(STRIP)" = 1 ]; then strip --strip-unneeded $(DESTDIR)$(LIBDIR)/libbotsession.so.$(VERSION); fi
 	ln -sf libbotsession.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libbotsession.so.$(SOVERSION)

@@ -13,6 +13,7 @@
 //                       @_cdecl layer is compiled against the very types C programs see
 //   BotSession          the engine: keys, sessions, stores; no Foundation, no C ABI
 //   BotSessionC         the thin @_cdecl layer that translates the C API onto the engine
+//   BotSessionCLI       the `botsession` command for operators (installed as $(BINDIR)/botsession)
 import PackageDescription
 
 let package = Package(
@@ -20,6 +21,11 @@ let package = Package(
     products: [
         .library(name: "botsession", type: .dynamic, targets: ["BotSessionC"]),
         .library(name: "BotSession", targets: ["BotSession"]),
+        .executable(name: "botsession-cli", targets: ["BotSessionCLI"]),
+    ],
+    dependencies: [
+        // The CLI's only dependency; the library has none.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
         .systemLibrary(
@@ -56,6 +62,16 @@ let package = Package(
                     "-static-stdlib",
                     "-use-ld=lld",
                 ])
+            ]),
+        .executableTarget(
+            name: "BotSessionCLI",
+            dependencies: ["BotSession", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            linkerSettings: [
+                // The Swift runtime inside, so the installed command runs without a toolchain.
+                // A linker flag, not `swift build --static-swift-stdlib`, which would rebuild the
+                // library's targets whenever the two products are built in turn. ArgumentParser
+                // uses FoundationEssentials, whose static archive needs these two named.
+                .unsafeFlags(["-static-stdlib", "-Xlinker", "-l_FoundationCollections", "-Xlinker", "-l_FoundationCShims"])
             ]),
         // The README's Swift quick start, built and run by scripts/check-readme.sh.
         .executableTarget(

@@ -5,6 +5,8 @@
 #     LD_LIBRARY_PATH, and without either fails to find the library (what the README explains);
 #  2. DESTDIR staging: the files land under DESTDIR, and the .pc names the final prefix;
 #  3. make uninstall removes exactly what was installed (a file that was there before stays);
+#     the botsession command runs from BINDIR with no RUNPATH and no Swift library (the runtime is
+#     inside), so it runs on a machine without a Swift toolchain;
 #  4. with CI=true as root: an install into /usr/local runs ldconfig, so a program without rpath
 #     runs, and uninstall takes it away again.
 set -euo pipefail
@@ -38,17 +40,21 @@ if env -u LD_LIBRARY_PATH "$tmp/plain" >/dev/null 2>"$tmp/err"; then
 else
     grep -q "libbotsession.so.0: cannot open shared object file" "$tmp/err" || fail "unexpected error: $(cat "$tmp/err")"
 fi
+cli="$p/bin/botsession"
+[ "$(env -i PATH=/usr/bin:/bin "$cli" --version)" = "$version" ] || fail "$cli --version did not print $version"
+readelf -d "$cli" | grep -qE "RPATH|RUNPATH" && fail "$cli has a RUNPATH: $(readelf -d "$cli" | grep -E 'RPATH|RUNPATH')"
+readelf -d "$cli" | grep NEEDED | grep -qi swift && fail "$cli needs a Swift library: $(readelf -d "$cli" | grep NEEDED | grep -i swift)"
 echo "sentinel" > "$p/lib64/someone-else.so"
 make --no-print-directory uninstall PREFIX="$p" LIBDIR="$p/lib64" INCLUDEDIR="$p/inc" >/dev/null
 left=$(cd "$p" && find . \( -type f -o -type l \) | sort | tr '\n' ' ')
 [ "$left" = "./lib64/someone-else.so " ] || fail "after uninstall the prefix holds: $left"
-echo "check-install: private prefix ($p, LIBDIR lib64, INCLUDEDIR inc): pkg-config, rpath, LD_LIBRARY_PATH and uninstall as documented"
+echo "check-install: private prefix ($p, LIBDIR lib64, INCLUDEDIR inc): pkg-config, rpath, LD_LIBRARY_PATH, the botsession command (no RUNPATH, no Swift library) and uninstall as documented"
 
 # 2. DESTDIR staging into a multiarch layout.
 d="$tmp/root"
 make --no-print-directory install DESTDIR="$d" PREFIX=/usr LIBDIR=/usr/lib/x86_64-linux-gnu >/dev/null
 staged=$(cd "$d" && find . \( -type f -o -type l \) | sort | tr '\n' ' ')
-expected="./usr/include/botsession.h ./usr/lib/x86_64-linux-gnu/libbotsession.so ./usr/lib/x86_64-linux-gnu/libbotsession.so.0 ./usr/lib/x86_64-linux-gnu/libbotsession.so.$version ./usr/lib/x86_64-linux-gnu/pkgconfig/botsession.pc ./usr/share/doc/botsession/LICENSE "
+expected="./usr/bin/botsession ./usr/include/botsession.h ./usr/lib/x86_64-linux-gnu/libbotsession.so ./usr/lib/x86_64-linux-gnu/libbotsession.so.0 ./usr/lib/x86_64-linux-gnu/libbotsession.so.$version ./usr/lib/x86_64-linux-gnu/pkgconfig/botsession.pc ./usr/share/doc/botsession/LICENSE "
 [ "$staged" = "$expected" ] || fail "DESTDIR holds: $staged"
 grep -qx "prefix=/usr" "$d/usr/lib/x86_64-linux-gnu/pkgconfig/botsession.pc" || fail "the staged .pc does not say prefix=/usr"
 grep -q "$d" "$d/usr/lib/x86_64-linux-gnu/pkgconfig/botsession.pc" && fail "the staged .pc names DESTDIR"

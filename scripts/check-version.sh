@@ -13,6 +13,7 @@ number=$(( BASH_REMATCH[1] * 1000000 + BASH_REMATCH[2] * 1000 + BASH_REMATCH[3] 
 grep -qx "#define BOTSESSION_VERSION \"$version\"" include/botsession.h || fail "include/botsession.h: BOTSESSION_VERSION is not \"$version\""
 grep -qx "#define BOTSESSION_VERSION_NUMBER $number" include/botsession.h || fail "include/botsession.h: BOTSESSION_VERSION_NUMBER is not $number"
 grep -q "versionText: StaticString = \"$version\"" Sources/BotSessionC/LibraryAPI.swift || fail "Sources/BotSessionC/LibraryAPI.swift: versionText is not \"$version\""
+grep -qx "let botSessionVersion = \"$version\"" Sources/BotSessionCLI/Version.swift || fail "Sources/BotSessionCLI/Version.swift: botSessionVersion is not \"$version\""
 grep -qx "__version__ = \"$version\"" bindings/python/src/botsession/__init__.py || fail "bindings/python/src/botsession/__init__.py: __version__ is not \"$version\""
 grep -qx "EXPECTED_VERSION_NUMBER = $number" bindings/python/src/botsession/_native.py || fail "bindings/python/src/botsession/_native.py: EXPECTED_VERSION_NUMBER is not $number"
 if git rev-parse --git-dir >/dev/null 2>&1; then

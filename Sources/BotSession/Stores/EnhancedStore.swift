@@ -191,6 +191,36 @@ public final class EnhancedStore: SessionStore, @unchecked Sendable {
         EnhancedCursor(store: self, inner: try inner.cursor(prefix: prefix))
     }
 
+    /// What the inner store holds under a key, taken apart for tools (the `botsession` command),
+    /// without running migrations or any housekeeping.
+    public struct Inspection: Sendable {
+        /// The data's exact text (`__d`, or the whole text of legacy data).
+        public var data: JSONText
+        /// `v`, when present and a number.
+        public var version: Double?
+        /// `e`, when present and a number.
+        public var expiresAt: Int64?
+        /// Whether the value has a `v` member (a number or not).
+        public var hasVersion: Bool
+        /// Whether a read would find it expired (only with `ttl_ms`, as reads do).
+        public var expired: Bool
+    }
+
+    /// `raw` (the inner store's text under `key`) taken apart. Nothing is read or written.
+    public func inspect(_ key: SessionKey, _ raw: JSONText) throws(BotSessionError) -> Inspection {
+        let wrapper = try EnhancedStore.unwrap(raw, key: key)
+        let expired = ttlMs != nil && wrapper.expiresAt.map { $0 < now() } == true
+        return Inspection(data: JSONText(unchecked: wrapper.data), version: wrapper.version, expiresAt: wrapper.expiresAt,
+                          hasVersion: wrapper.version != nil || wrapper.invalidVersion != nil, expired: expired)
+    }
+
+    /// `value` wrapped as this store writes it, but at `version` (nil: no `v`) instead of the
+    /// latest migration's, with an expiry from now when the store has `ttl_ms`: for tools that
+    /// write data for a bot whose migrations they do not run.
+    public func wrapped(_ value: JSONText, version: Double?) -> JSONText {
+        wrap(value, now: ttlMs == nil ? 0 : now(), latest: version)
+    }
+
     /// An entry of the inner store as this store shows it: unwrapped, migrated, nil when expired
     /// or dropped by a migration. Nothing is written (iteration and `has` only read).
     fileprivate func view(_ key: SessionKey, _ raw: JSONText) throws(BotSessionError) -> JSONText? {

@@ -17,7 +17,7 @@ public enum Expectation: Sendable, Hashable {
 
     /// What a commit expects after a read found `found`: its version, or absence. Stores
     /// without versions ignore expectations (`.any`).
-    init(read found: StoredValue?) {
+    public init(read found: StoredValue?) {
         guard let found else { self = .absent; return }
         self = found.version.map { .version($0) } ?? .any
     }
