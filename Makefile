@@ -65,7 +65,7 @@ PYTHON_ENV  := BOTSESSION_LIBRARY=$(STAGE)/lib/libbotsession.so.0 \
 C_TEST_SOURCES := $(wildcard Tests/C/test_*.c)
 C_TESTS        := $(patsubst Tests/C/%.c,build/tests/%,$(C_TEST_SOURCES))
 
-.PHONY: all build deps test-deps test swift-test c-test python-test aiogram-suite stress venv abi-check readme-check demo-check stage demo bench install uninstall ldconfig install-check wheel wheel-check clean \
+.PHONY: all build deps test-deps test swift-test c-test python-test aiogram-suite stress venv abi-check readme-check demo-check cli-test stage demo bench install uninstall ldconfig install-check wheel wheel-check clean \
         hygiene test-asan test-tsan fuzz test-crash
 
 all: build
@@ -131,6 +131,7 @@ test: test-deps
 	$(TIMED) c-python-stress scripts/with-postgres.sh $(MAKE) --no-print-directory c-test python-test stress; \
 	$(TIMED) readme-check $(MAKE) --no-print-directory readme-check; \
 	$(TIMED) demo-check $(MAKE) --no-print-directory demo-check; \
+	$(TIMED) cli-test scripts/with-postgres.sh $(MAKE) --no-print-directory cli-test; \
 	$(TIMED) install-check $(MAKE) --no-print-directory install-check; \
 	$(TIMED) wheel $(MAKE) --no-print-directory wheel-check; \
 	$(TIMED) test-asan $(MAKE) --no-print-directory test-asan; \
@@ -263,6 +264,14 @@ demo: stage
 	@$(MAKE) --no-print-directory build/pizza_bot
 	@echo "== the pizza bot replays examples/updates.jsonl on sqlite:./sessions.db"
 	./build/pizza_bot sqlite:./sessions.db examples/updates.jsonl
+
+# The botsession command as users get it: installed by make install into a private prefix, and
+# driven by Tests/cli/test_cli.py (SQLite files, and PostgreSQL through scripts/with-postgres.sh).
+CLI_PREFIX := $(CURDIR)/build/cli-prefix
+cli-test: stage venv
+	@echo "== the botsession command, installed into build/cli-prefix, driven by Tests/cli"
+	@$(MAKE) --no-print-directory install PREFIX=$(CLI_PREFIX) >/dev/null
+	$(PYTHON_ENV) BOTSESSION_CLI=$(CLI_PREFIX)/bin/botsession $(PYTHON) -m pytest -q -p no:cacheprovider Tests/cli
 
 # make demo, run twice on a fresh SQLite file: the group in its stream moves to its supergroup
 # and every chat ends with one session (scripts/check-demo.sh).

@@ -24,6 +24,11 @@ struct BotSessionCommand: ParsableCommand {
     /// Parses and runs, with the exit codes above: argument-parser's usage errors are 2, not
     /// its default 64, and every failure is one line on stderr.
     static func main() {
+        if CommandLine.arguments.count < 2 {
+            // No subcommand: the overview, as a usage error (as `git` does), not a success.
+            Output.writeError(Array((helpMessage() + "\n").utf8))
+            Glibc.exit(ExitCode32.usage.rawValue)
+        }
         do {
             var command = try parseAsRoot(NegativeNumbers.protect(Array(CommandLine.arguments.dropFirst())))
             try command.run()
