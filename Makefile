@@ -2,7 +2,8 @@
 #
 #   make build     builds libbotsession.so and the botsession command (release) into .build/release
 #   make test      every test suite: the tracked-files check, Swift tests, the ABI check, C tests
-#                  under valgrind, Python, counting, the README, and short forms of the four below
+#                  under valgrind, Python, counting, the README, the demo, the botsession command
+#                  (make cli-test), and short forms of the four below
 #                  (each stage prints "== stage X took N s")
 #   make aiogram-suite  aiogram's own storage tests against BotSessionStorage (also in make test)
 #   make test-asan the C tests against the library built with AddressSanitizer (and LeakSanitizer)
