@@ -3,19 +3,23 @@
  *
  * A round-trip is one update: resolve the key from a ~400-byte group message, read a ~200-byte
  * session, the handler parses it, increments a counter and serialises it, write it back.
- * 10,000 keys, chosen uniformly. Each contender does exactly that work:
+ * 10,000 keys, each with its own update, all stored before the first timed round-trip, visited
+ * in a random order. Each contender does exactly that work:
  *
- *   sqlite   BotSession on sqlite:FILE (WAL, synchronous=NORMAL)
- *            vs libsqlite3 + Jansson by hand: parse the update with Jansson, SELECT with a
- *            prepared statement, upsert with a prepared statement, autocommit
- *   memory   BotSession on memory:
- *            vs a C hash map of JSON strings with the same Jansson work
+ *   sqlite        BotSession on sqlite:FILE (WAL, synchronous=NORMAL)
+ *   sqlite-best   by hand, the best a bot can do: the chat id found with strstr + strtoll,
+ *                 SELECT and an UPSERT with prepared statements, autocommit, WAL, NORMAL
+ *   sqlite-jansson  the same, but the update parsed with Jansson to find the chat id
+ *   memory        BotSession on memory:
+ *   memory-hand   a C hash map of JSON strings, the update parsed with Jansson
  *
- * It prints round-trips per second and the ratio BotSession / hand-written (higher is better).
- * The contenders take turns in rounds, so a machine that speeds up or slows down (a shared VM)
- * affects both alike.
+ * It prints round-trips per wall-clock second and per CPU second, and the ratios BotSession /
+ * hand-written (higher is better). The contenders take turns in rounds, so a machine that
+ * speeds up or slows down (a shared VM) affects all alike.
  *
- *     bench/roundtrip [ROUND_TRIPS]      (default 200000)
+ *     bench/roundtrip [ROUND_TRIPS]             all contenders, interleaved (default 200000)
+ *     bench/roundtrip ROUND_TRIPS CONTENDER     one contender, for callgrind: its loop is the
+ *                                               function run_CONTENDER (scripts/bench-instructions.sh)
  *
  * Build: cc -O2 roundtrip.c $(pkg-config --cflags --libs botsession sqlite3 jansson)
  */
@@ -30,15 +34,22 @@
 #include <unistd.h>
 
 #define KEYS 10000
-#define UPDATE_VARIANTS 1024
 #define ROUNDS 5
 
-static char *updates[UPDATE_VARIANTS];
-static int update_chat[UPDATE_VARIANTS];
+/* updates[k] is the update of chat k; visits[i] the chat of round-trip i (the same order for
+ * every contender). */
+static char *updates[KEYS];
+static int *visits;
 
 static double now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
@@ -48,19 +59,19 @@ static unsigned next_random(void) {
     return (unsigned)rng;
 }
 
-/* ~400-byte group messages for random chats. */
-static void make_updates(void) {
-    for (int i = 0; i < UPDATE_VARIANTS; i++) {
-        int chat = next_random() % KEYS;
-        update_chat[i] = chat;
-        if (asprintf(&updates[i],
+/* A ~400-byte group message for every chat, and n visits in a random order. */
+static void make_updates(long n) {
+    for (int chat = 0; chat < KEYS; chat++) {
+        if (asprintf(&updates[chat],
                  "{\"update_id\":%d,\"message\":{\"message_id\":%d,\"from\":{\"id\":%d,\"is_bot\":false,"
                  "\"first_name\":\"Ann\",\"last_name\":\"Example\",\"username\":\"ann_example\",\"language_code\":\"en\"},"
                  "\"chat\":{\"id\":-100%010d,\"title\":\"Pizza lovers of the world\",\"type\":\"supergroup\"},"
                  "\"date\":1763700000,\"text\":\"one more pizza please, with extra cheese and olives \xF0\x9F\x8D\x95\","
                  "\"entities\":[{\"offset\":0,\"length\":3,\"type\":\"bold\"}]}}",
-                 700000000 + i, 1000 + i, 424242 + chat, chat) < 0) exit(1);
+                 700000000 + chat, 1000 + chat, 424242 + chat, chat) < 0) exit(1);
     }
+    visits = malloc(sizeof *visits * (size_t)n);
+    for (long i = 0; i < n; i++) visits[i] = (int)(next_random() % KEYS);
 }
 
 /* The handler: parse the session, increment "count", serialise. Returns a malloc'd string. */
@@ -78,91 +89,117 @@ static char *handle(const char *session) {
     return out;
 }
 
+static void fail(const char *what) {
+    fprintf(stderr, "%s: %s\n", what, botsession_last_error());
+    exit(1);
+}
+
 /* ---- BotSession ---- */
 
-/* n round-trips through an engine on `s`; the seconds they took. */
-static double run_botsession_on(botsession_store *s, long n) {
-    botsession_engine *e;
-    if (botsession_engine_new(NULL, &e) || botsession_engine_set_store(e, NULL, s)) {
-        fprintf(stderr, "setup: %s\n", botsession_last_error());
-        exit(1);
-    }
-    double start = now();
-    for (long i = 0; i < n; i++) {
+/* Round-trips visits[from .. from+n) through engine `e`. */
+static void botsession_round_trips(botsession_engine *e, long from, long n) {
+    for (long i = from; i < from + n; i++) {
         botsession_update *u;
         char *session;
-        if (botsession_begin(e, updates[i % UPDATE_VARIANTS], &u) || botsession_get(u, NULL, &session)) {
-            fprintf(stderr, "round-trip: %s\n", botsession_last_error());
-            exit(1);
-        }
+        if (botsession_begin(e, updates[visits[i]], &u) || botsession_get(u, NULL, &session)) fail("round-trip");
         char *next = handle(session);
         botsession_free(session);
         botsession_set(u, NULL, next);
         free(next);
-        if (botsession_commit(u)) {
-            fprintf(stderr, "commit: %s\n", botsession_last_error());
-            exit(1);
-        }
+        if (botsession_commit(u)) fail("commit");
     }
-    double elapsed = now() - start;
-    botsession_engine_free(e);
-    return elapsed;
 }
 
-static double run_botsession(const char *uri, long n) {
-    botsession_store *s;
-    if (botsession_store_open(uri, NULL, &s)) {
-        fprintf(stderr, "setup: %s\n", botsession_last_error());
-        exit(1);
+/* Distinct functions per store, so callgrind can count each (--toggle-collect); noipa keeps
+ * gcc from merging the identical two into one (-fipa-icf). */
+__attribute__((noipa)) static void run_sqlite(botsession_engine *e, long from, long n) { botsession_round_trips(e, from, n); }
+__attribute__((noipa)) static void run_memory(botsession_engine *e, long from, long n) { botsession_round_trips(e, from, n); }
+
+/* An engine on `s`, with every chat's session stored. */
+static botsession_engine *botsession_setup(botsession_store *s) {
+    botsession_engine *e;
+    if (botsession_engine_new(NULL, &e) || botsession_engine_set_store(e, NULL, s)) fail("setup");
+    char *initial = handle(NULL);
+    for (int chat = 0; chat < KEYS; chat++) {
+        char key[32];
+        snprintf(key, sizeof key, "-100%010d", chat);
+        if (botsession_store_write(s, key, initial)) fail("populate");
     }
-    double seconds = run_botsession_on(s, n);
-    botsession_store_close(s);
-    return seconds;
+    free(initial);
+    return e;
 }
 
-/* ---- Hand-written: libsqlite3 + Jansson ---- */
+/* ---- By hand: libsqlite3, with the key found by strstr or by Jansson ---- */
 
-static char *key_of(const char *update_json) {
+/* The best a bot can do by hand: the chat id is the number after "chat":{"id": (the update's
+ * layout is Telegram's: chat comes before any nested object with an "id"). */
+static long long chat_id_by_strstr(const char *update_json) {
+    const char *chat = strstr(update_json, "\"chat\":{\"id\":");
+    return chat ? strtoll(chat + 13, NULL, 10) : 0;
+}
+
+static long long chat_id_by_jansson(const char *update_json) {
     json_t *update = json_loads(update_json, 0, NULL);
-    json_t *id = json_object_get(json_object_get(json_object_get(update, "message"), "chat"), "id");
-    char *key;
-    if (asprintf(&key, "%lld", (long long)json_integer_value(id)) < 0) exit(1);
+    long long id = json_integer_value(json_object_get(json_object_get(json_object_get(update, "message"), "chat"), "id"));
     json_decref(update);
-    return key;
+    return id;
 }
 
-static double run_sqlite_by_hand(const char *path, long n) {
-    sqlite3 *db;
-    sqlite3_stmt *select, *upsert;
-    if (sqlite3_open(path, &db) != SQLITE_OK) exit(1);
-    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                     "CREATE TABLE IF NOT EXISTS sessions (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+typedef struct { sqlite3 *db; sqlite3_stmt *select, *upsert; } by_hand_db;
+
+static by_hand_db open_by_hand(const char *path) {
+    by_hand_db h;
+    if (sqlite3_open(path, &h.db) != SQLITE_OK) exit(1);
+    sqlite3_exec(h.db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                       "CREATE TABLE IF NOT EXISTS sessions (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
                  NULL, NULL, NULL);
-    sqlite3_prepare_v2(db, "SELECT value FROM sessions WHERE key = ?", -1, &select, NULL);
-    sqlite3_prepare_v2(db, "INSERT INTO sessions (key, value) VALUES (?, ?) "
-                           "ON CONFLICT (key) DO UPDATE SET value = excluded.value", -1, &upsert, NULL);
-    double start = now();
-    for (long i = 0; i < n; i++) {
-        char *key = key_of(updates[i % UPDATE_VARIANTS]);
-        sqlite3_bind_text(select, 1, key, -1, SQLITE_STATIC);
-        const char *session = sqlite3_step(select) == SQLITE_ROW ? (const char *)sqlite3_column_text(select, 0) : NULL;
-        char *next = handle(session);
-        sqlite3_reset(select);
-        sqlite3_bind_text(upsert, 1, key, -1, SQLITE_STATIC);
-        sqlite3_bind_text(upsert, 2, next, -1, SQLITE_STATIC);
-        if (sqlite3_step(upsert) != SQLITE_DONE) exit(1);
-        sqlite3_reset(upsert);
-        free(next);
-        free(key);
+    sqlite3_prepare_v2(h.db, "SELECT value FROM sessions WHERE key = ?", -1, &h.select, NULL);
+    sqlite3_prepare_v2(h.db, "INSERT INTO sessions (key, value) VALUES (?, ?) "
+                             "ON CONFLICT (key) DO UPDATE SET value = excluded.value", -1, &h.upsert, NULL);
+    char *initial = handle(NULL);
+    sqlite3_exec(h.db, "BEGIN", NULL, NULL, NULL);
+    for (int chat = 0; chat < KEYS; chat++) {
+        char key[32];
+        snprintf(key, sizeof key, "-100%010d", chat);
+        sqlite3_bind_text(h.upsert, 1, key, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(h.upsert, 2, initial, -1, SQLITE_STATIC);
+        if (sqlite3_step(h.upsert) != SQLITE_DONE) exit(1);
+        sqlite3_reset(h.upsert);
     }
-    double elapsed = now() - start;
-    sqlite3_finalize(select);
-    sqlite3_finalize(upsert);
-    sqlite3_close(db);
-    return elapsed;
+    sqlite3_exec(h.db, "COMMIT", NULL, NULL, NULL);
+    free(initial);
+    return h;
 }
 
-/* ---- Hand-written: a C hash map of JSON strings + Jansson ---- */
+static void close_by_hand(by_hand_db *h) {
+    sqlite3_finalize(h->select);
+    sqlite3_finalize(h->upsert);
+    sqlite3_close(h->db);
+}
+
+static void by_hand_round_trip(by_hand_db *h, long long chat_id) {
+    char key[32];
+    int length = snprintf(key, sizeof key, "%lld", chat_id);
+    sqlite3_bind_text(h->select, 1, key, length, SQLITE_STATIC);
+    const char *session = sqlite3_step(h->select) == SQLITE_ROW ? (const char *)sqlite3_column_text(h->select, 0) : NULL;
+    char *next = handle(session);
+    sqlite3_reset(h->select);
+    sqlite3_bind_text(h->upsert, 1, key, length, SQLITE_STATIC);
+    sqlite3_bind_text(h->upsert, 2, next, -1, SQLITE_STATIC);
+    if (sqlite3_step(h->upsert) != SQLITE_DONE) exit(1);
+    sqlite3_reset(h->upsert);
+    free(next);
+}
+
+__attribute__((noipa)) static void run_sqlite_best(by_hand_db *h, long from, long n) {
+    for (long i = from; i < from + n; i++) by_hand_round_trip(h, chat_id_by_strstr(updates[visits[i]]));
+}
+
+__attribute__((noipa)) static void run_sqlite_jansson(by_hand_db *h, long from, long n) {
+    for (long i = from; i < from + n; i++) by_hand_round_trip(h, chat_id_by_jansson(updates[visits[i]]));
+}
+
+/* ---- By hand: a C hash map of JSON strings + Jansson ---- */
 
 typedef struct { char *key; char *value; } slot;
 static slot table[KEYS * 4];
@@ -174,59 +211,111 @@ static slot *lookup(const char *key) {
         if (!table[i].key || strcmp(table[i].key, key) == 0) return &table[i];
 }
 
+static void populate_table(void) {
+    char *initial = handle(NULL);
+    for (int chat = 0; chat < KEYS; chat++) {
+        char key[32];
+        snprintf(key, sizeof key, "-100%010d", chat);
+        slot *s = lookup(key);
+        s->key = strdup(key);
+        s->value = strdup(initial);
+    }
+    free(initial);
+}
+
 static void free_table(void) {
     for (int i = 0; i < KEYS * 4; i++) { free(table[i].key); free(table[i].value); table[i].key = table[i].value = NULL; }
 }
 
-static double run_memory_by_hand(long n) {
-    double start = now();
-    for (long i = 0; i < n; i++) {
-        char *key = key_of(updates[i % UPDATE_VARIANTS]);
+__attribute__((noipa)) static void run_memory_hand(long from, long n) {
+    for (long i = from; i < from + n; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "%lld", chat_id_by_jansson(updates[visits[i]]));
         slot *s = lookup(key);
         char *next = handle(s->value);
-        if (s->key) {
-            free(key);
-            free(s->value);
-        } else {
-            s->key = key;
-        }
+        free(s->value);
         s->value = next;
     }
-    return now() - start;
+}
+
+/* ---- The contenders, interleaved ---- */
+
+enum { SQLITE, SQLITE_BEST, SQLITE_JANSSON, MEMORY, MEMORY_HAND, CONTENDERS };
+static const char *names[CONTENDERS] = {"sqlite", "sqlite-best", "sqlite-jansson", "memory", "memory-hand"};
+
+typedef struct {
+    botsession_store *sqlite_store, *memory_store;
+    botsession_engine *sqlite_engine, *memory_engine;
+    by_hand_db best, jansson;
+} contenders;
+
+static void run(contenders *c, int which, long from, long n) {
+    switch (which) {
+    case SQLITE: run_sqlite(c->sqlite_engine, from, n); break;
+    case SQLITE_BEST: run_sqlite_best(&c->best, from, n); break;
+    case SQLITE_JANSSON: run_sqlite_jansson(&c->jansson, from, n); break;
+    case MEMORY: run_memory(c->memory_engine, from, n); break;
+    case MEMORY_HAND: run_memory_hand(from, n); break;
+    }
 }
 
 int main(int argc, char **argv) {
     long n = argc > 1 ? atol(argv[1]) : 200000;
-    make_updates();
+    int only = -1;
+    if (argc > 2) {
+        for (int i = 0; i < CONTENDERS; i++) if (strcmp(argv[2], names[i]) == 0) only = i;
+        if (only < 0) { fprintf(stderr, "unknown contender %s\n", argv[2]); return 2; }
+    }
+    make_updates(n);
     char dir[] = "/tmp/botsession-bench-XXXXXX";
     if (!mkdtemp(dir)) return 1;
-    char by_hand[256], ours[300];
-    snprintf(by_hand, sizeof by_hand, "%s/by-hand.db", dir);
-    snprintf(ours, sizeof ours, "sqlite:%s/botsession.db", dir);
+    char path[300];
+    contenders c;
+    snprintf(path, sizeof path, "sqlite:%s/botsession.db", dir);
+    if (botsession_store_open(path, NULL, &c.sqlite_store)) fail("open");
+    if (botsession_store_open("memory:", NULL, &c.memory_store)) fail("open");
+    c.sqlite_engine = botsession_setup(c.sqlite_store);
+    c.memory_engine = botsession_setup(c.memory_store);
+    snprintf(path, sizeof path, "%s/best.db", dir);
+    c.best = open_by_hand(path);
+    snprintf(path, sizeof path, "%s/jansson.db", dir);
+    c.jansson = open_by_hand(path);
+    populate_table();
 
-    printf("round-trips: %ld over %d keys, ~%zu-byte updates, in %d alternating rounds (BotSession %s)\n",
-           n, KEYS, strlen(updates[0]), ROUNDS, botsession_version());
-    double hand_sqlite = 0, bs_sqlite = 0, hand_memory = 0, bs_memory = 0;
-    long per_round = n / ROUNDS;
-    botsession_store *memory;
-    botsession_store_open("memory:", NULL, &memory);
-    for (int r = 0; r < ROUNDS; r++) {
-        hand_sqlite += run_sqlite_by_hand(by_hand, per_round);
-        bs_sqlite += run_botsession(ours, per_round);
-        hand_memory += run_memory_by_hand(per_round);
-        bs_memory += run_botsession_on(memory, per_round);
+    double wall[CONTENDERS] = {0}, cpu[CONTENDERS] = {0};
+    if (only >= 0) {
+        run(&c, only, 0, n);
+    } else {
+        printf("round-trips: %ld per contender over %d stored keys, ~%zu-byte updates, %d interleaved rounds (BotSession %s)\n",
+               n, KEYS, strlen(updates[0]), ROUNDS, botsession_version());
+        long per_round = n / ROUNDS;
+        for (int r = 0; r < ROUNDS; r++) {
+            for (int k = 0; k < CONTENDERS; k++) {
+                double w = now(), t = cpu_now();
+                run(&c, k, r * per_round, per_round);
+                wall[k] += now() - w;
+                cpu[k] += cpu_now() - t;
+            }
+        }
+        long total = per_round * ROUNDS;
+        for (int k = 0; k < CONTENDERS; k++)
+            printf("  %-15s %9.0f round-trips/s wall   %9.0f per CPU second\n", names[k], total / wall[k], total / cpu[k]);
+        printf("sqlite: BotSession / best by hand       %.2fx per CPU second (%.2fx wall)\n", cpu[SQLITE_BEST] / cpu[SQLITE], wall[SQLITE_BEST] / wall[SQLITE]);
+        printf("sqlite: BotSession / Jansson by hand    %.2fx per CPU second (%.2fx wall)  (target >= 1.2x)\n", cpu[SQLITE_JANSSON] / cpu[SQLITE], wall[SQLITE_JANSSON] / wall[SQLITE]);
+        printf("memory: BotSession / hash map by hand   %.2fx per CPU second (%.2fx wall)  (target >= 1.5x)\n", cpu[MEMORY_HAND] / cpu[MEMORY], wall[MEMORY_HAND] / wall[MEMORY]);
+        printf("instructions per round-trip: make bench-instructions (callgrind)\n");
     }
-    botsession_store_close(memory);
+    botsession_engine_free(c.sqlite_engine);
+    botsession_engine_free(c.memory_engine);
+    botsession_store_close(c.sqlite_store);
+    botsession_store_close(c.memory_store);
+    close_by_hand(&c.best);
+    close_by_hand(&c.jansson);
     free_table();
-    long total = per_round * ROUNDS;
-    printf("sqlite   hand-written C %9.0f/s   BotSession %9.0f/s   ratio %.2fx  (target >= 1.0x)\n",
-           total / hand_sqlite, total / bs_sqlite, hand_sqlite / bs_sqlite);
-    printf("memory   hand-written C %9.0f/s   BotSession %9.0f/s   ratio %.2fx  (target >= 0.7x)\n",
-           total / hand_memory, total / bs_memory, hand_memory / bs_memory);
-
     char cleanup[400];
     snprintf(cleanup, sizeof cleanup, "rm -rf %s", dir);
     if (system(cleanup) != 0) return 1;
-    for (int i = 0; i < UPDATE_VARIANTS; i++) free(updates[i]);
+    for (int i = 0; i < KEYS; i++) free(updates[i]);
+    free(visits);
     return 0;
 }
